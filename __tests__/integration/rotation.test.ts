@@ -1,0 +1,65 @@
+import { execFileSync } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { directorySize } from '../../src/local-cache.js'
+import { cacheDirOf, exampleInputs, expectStep, newRunner, uniqueKey } from './jobs.js'
+import { BUILDKIT_IMAGE, BUSYBOX_CONTEXT, copyExample, requireTestbed, startCacheService } from './testbed.js'
+
+const ROUNDS = 10
+
+function changeOneStage(workspace: string, round: number): void {
+  const stages = ['deps', 'assets', 'docs', 'tests']
+  fs.appendFileSync(path.join(workspace, 'src', stages[round % stages.length], 'README.txt'), `round ${round}\n`)
+}
+
+function docker(args: string[]): void {
+  execFileSync('docker', args, { stdio: ['ignore', 'ignore', 'pipe'] })
+}
+
+// Scenario 4: the same ten rounds of one-stage changes, with this action (rotation) and with the
+// hand-wired setup most workflows use (one directory for --cache-from and --cache-to).
+describe('ten rounds of changes', () => {
+  let serviceEnv: Record<string, string>
+
+  beforeAll(() => {
+    requireTestbed()
+    serviceEnv = startCacheService()
+  })
+
+  test('with rotation, the cache stays within 1.1x of one build', async () => {
+    const workspace = copyExample('parallel-stages')
+    const runner = newRunner(workspace, serviceEnv)
+    const inputs = exampleInputs(uniqueKey('rotation'))
+    const sizes: number[] = []
+    for (let round = 0; round <= ROUNDS; round++) {
+      if (round > 0) changeOneStage(workspace, round)
+      runner.reset()
+      const job = await runner.runJob(inputs)
+      expectStep(job, 'main', 0)
+      expect(job.outputs['cache-hit']).toBe(round === 0 ? 'miss' : 'partial')
+      sizes.push(await directorySize(cacheDirOf(job)))
+    }
+    const limit = sizes[0] * 1.1
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(limit)
+  })
+
+  test('without rotation (same directory in and out), the cache grows', async () => {
+    const workspace = copyExample('parallel-stages')
+    const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bca-unrotated-'))
+    const builder = `bca-unrotated-${process.pid}`
+    docker(['buildx', 'create', '--name', builder, '--driver', 'docker-container', '--driver-opt', `image=${BUILDKIT_IMAGE}`, '--bootstrap'])
+    try {
+      const sizes: number[] = []
+      for (let round = 0; round <= ROUNDS; round++) {
+        if (round > 0) changeOneStage(workspace, round)
+        const cacheFrom = round > 0 ? ['--cache-from', `type=local,src=${cacheDir}`] : []
+        docker(['buildx', 'build', '--builder', builder, '--build-context', BUSYBOX_CONTEXT, ...cacheFrom, '--cache-to', `type=local,dest=${cacheDir},mode=max`, workspace])
+        sizes.push(await directorySize(cacheDir))
+      }
+      expect(sizes[ROUNDS]).toBeGreaterThan(sizes[0] * 1.5)
+    } finally {
+      docker(['buildx', 'rm', builder])
+    }
+  })
+})

@@ -1,0 +1,85 @@
+import { execFileSync } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+
+/** The real testbed (scripts/testbed/setup.sh): these tests fail, loudly, when any part is missing. */
+export const ROOT = path.resolve(import.meta.dirname, '../..')
+export const TESTBED_STATE = process.env.TESTBED_STATE || '/var/lib/buildx-cache-testbed'
+export const TESTBED_CACHE = process.env.TESTBED_CACHE || '/var/cache/buildx-cache-testbed'
+export const BUSYBOX_LAYOUT = path.join(TESTBED_CACHE, 'base', 'busybox')
+/** How the example Dockerfiles' `FROM busybox:1.36` is served without a registry. */
+export const BUSYBOX_CONTEXT = `busybox:1.36=oci-layout://${BUSYBOX_LAYOUT}`
+export const BUILDKIT_IMAGE = 'moby/buildkit:buildx-stable-1'
+const SETUP_HINT = 'set it up with `bash scripts/testbed/setup.sh` (see scripts/testbed/README.md)'
+
+function sh(command: string, args: string[]): string {
+  return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+}
+
+export function requireTestbed(): void {
+  const missing: string[] = []
+  const probe = (what: string, check: () => unknown): void => {
+    try {
+      check()
+    } catch (error) {
+      missing.push(`${what}: ${(error as Error).message.split('\n')[0]}`)
+    }
+  }
+  probe('docker daemon', () => sh('docker', ['info', '--format', '{{.ServerVersion}}']))
+  probe('buildx plugin', () => sh('docker', ['buildx', 'version']))
+  probe(`image ${BUILDKIT_IMAGE}`, () => sh('docker', ['image', 'inspect', BUILDKIT_IMAGE]))
+  probe('busybox OCI layout', () => fs.accessSync(path.join(BUSYBOX_LAYOUT, 'index.json')))
+  probe('dist/ bundles', () => fs.accessSync(path.join(ROOT, 'dist', 'main', 'index.js')))
+  if (missing.length > 0) throw new Error(`The testbed is not ready (${missing.join('; ')}); ${SETUP_HINT}`)
+}
+
+/** Starts (or finds running) Azurite and the cache service; returns the env a job gets from the runner. */
+export function startCacheService(extraEnv: Record<string, string> = {}): Record<string, string> {
+  sh('env', [...Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`), 'bash', path.join(ROOT, 'scripts/testbed/cache-service/start.sh')])
+  return readEnvFile(path.join(TESTBED_STATE, 'cache-service.env'))
+}
+
+export function stopCacheService(): void {
+  sh('bash', [path.join(ROOT, 'scripts/testbed/cache-service/stop.sh')])
+}
+
+function readEnvFile(file: string): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    const match = /^export ([A-Z_0-9]+)=(.*)$/.exec(line)
+    if (match) env[match[1]] = match[2]
+  }
+  return env
+}
+
+export interface CacheEntry {
+  key: string
+  version: string
+  scope: string
+  size: number
+}
+
+export async function admin<T>(serviceEnv: Record<string, string>, method: string, route: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${serviceEnv.CACHE_SERVICE_ADMIN_URL}/${route}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body)
+  })
+  return (await response.json()) as T
+}
+
+/** A copy of an example project in a fresh temp dir, so tests can change its files. */
+export function copyExample(name: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bca-${name}-`))
+  fs.cpSync(path.join(ROOT, 'examples', name), dir, { recursive: true })
+  return dir
+}
+
+/** Builders this action created and post did not remove would leak between tests: list them. */
+export function actionBuilders(): string[] {
+  return sh('docker', ['buildx', 'ls'])
+    .split('\n')
+    .map(line => line.split(/\s+/)[0])
+    .filter(name => name.startsWith('buildx-cache-'))
+}

@@ -1,0 +1,53 @@
+import * as fs from 'node:fs/promises'
+import { buildArgs, secretEnv, type BuildPlan } from './buildx-args.js'
+import { run } from './exec.js'
+import type { ActionInputs } from './inputs.js'
+import { ProgressTally, type ProgressSummary } from './progress.js'
+
+export interface BuildOutcome {
+  succeeded: boolean
+  progress: ProgressSummary
+  metadata?: Record<string, unknown>
+  imageId?: string
+  digest?: string
+  /** BuildKit's own last words when the build failed. */
+  error?: string
+}
+
+/** Runs the build with its progress streaming to the log, and reads back what BuildKit reported. */
+export async function runBuild(inputs: ActionInputs, plan: BuildPlan): Promise<BuildOutcome> {
+  await Promise.all([fs.rm(plan.metadataFile, { force: true }), fs.rm(plan.iidFile, { force: true })])
+  const tally = new ProgressTally()
+  const result = await run('docker', buildArgs(inputs, plan), {
+    env: secretEnv(inputs),
+    onStderr: chunk => tally.write(chunk)
+  })
+  const metadata = await readJson(plan.metadataFile)
+  const imageId = (await fs.readFile(plan.iidFile, 'utf8').catch(() => '')).trim() || undefined
+  const outcome: BuildOutcome = {
+    succeeded: result.exitCode === 0,
+    progress: tally.summary(),
+    metadata,
+    imageId,
+    digest: typeof metadata?.['containerimage.digest'] === 'string' ? metadata['containerimage.digest'] : undefined
+  }
+  if (!outcome.succeeded) outcome.error = buildError(result.stderr, outcome.progress)
+  return outcome
+}
+
+/** buildx ends a failed build with "ERROR: failed to solve: ..."; that line says it best. */
+export function buildError(stderr: string, progress: ProgressSummary): string {
+  const lines = stderr.trim().split(/\r?\n/)
+  const solve = lines.filter(line => /^ERROR:/.test(line))
+  if (solve.length > 0) return solve.join('\n')
+  if (progress.errors.length > 0) return progress.errors.join('\n')
+  return lines.slice(-5).join('\n') || 'docker buildx build failed with no output'
+}
+
+async function readJson(file: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>
+  } catch {
+    return undefined
+  }
+}

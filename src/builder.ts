@@ -1,0 +1,67 @@
+import * as fs from 'node:fs/promises'
+import * as path from 'node:path'
+import * as core from '@actions/core'
+import { builderBootstrapArgs, builderCreateArgs, builderRemoveArgs } from './buildx-args.js'
+import { run, runOrThrow } from './exec.js'
+import type { ActionInputs } from './inputs.js'
+
+export interface Toolchain {
+  docker: string
+  buildx: string
+}
+
+/** Fails with a message a person can act on when docker or buildx is missing. */
+export async function checkToolchain(): Promise<Toolchain> {
+  const docker = await run('docker', ['version', '--format', '{{.Server.Version}}'], { silent: true }).catch(() => undefined)
+  if (!docker || docker.exitCode !== 0) {
+    throw new Error(`docker is not available or its daemon does not answer: ${docker?.stderr.trim() || 'docker not found on PATH'}`)
+  }
+  const buildx = await run('docker', ['buildx', 'version'], { silent: true })
+  if (buildx.exitCode !== 0) {
+    throw new Error(`the docker buildx plugin is not available (${buildx.stderr.trim()}); set the buildx-version input to install one`)
+  }
+  return { docker: docker.stdout.trim(), buildx: buildx.stdout.trim() }
+}
+
+export function builderName(runId: string, runAttempt: string): string {
+  return `buildx-cache-${runId}-${runAttempt}-${Math.random().toString(36).slice(2, 8)}`
+}
+
+export interface BuilderBoot {
+  ms: number
+  log: string
+  error?: string
+}
+
+/**
+ * Creates and boots the builder quietly, keeping its output for later: it runs while the cache
+ * restore writes to the log. Never rejects; a failure comes back as `error`.
+ */
+export async function bootBuilder(inputs: ActionInputs, name: string, tempDir: string): Promise<BuilderBoot> {
+  const started = Date.now()
+  const log: string[] = []
+  try {
+    const configFile = inputs.buildkitdConfigInline ? await writeBuildkitdConfig(tempDir, name, inputs.buildkitdConfigInline) : undefined
+    for (const args of [builderCreateArgs(inputs, name, configFile), builderBootstrapArgs(name)]) {
+      log.push(`[command]docker ${args.join(' ')}`)
+      const result = await runOrThrow('docker', args, { silent: true })
+      log.push(result.stdout.trim(), result.stderr.trim())
+    }
+    return { ms: Date.now() - started, log: log.filter(Boolean).join('\n') }
+  } catch (error) {
+    return { ms: Date.now() - started, log: log.filter(Boolean).join('\n'), error: (error as Error).message }
+  }
+}
+
+async function writeBuildkitdConfig(tempDir: string, name: string, content: string): Promise<string> {
+  const file = path.join(tempDir, `${name}-buildkitd.toml`)
+  await fs.mkdir(tempDir, { recursive: true })
+  await fs.writeFile(file, content)
+  return file
+}
+
+/** Removing the builder also removes its state volume: the next job must not inherit it. */
+export async function removeBuilder(name: string): Promise<void> {
+  const result = await run('docker', builderRemoveArgs(name))
+  if (result.exitCode !== 0) core.warning(`could not remove builder ${name}: ${result.stderr.trim()}`)
+}

@@ -1,0 +1,87 @@
+import type { ActionInputs, CacheMode } from './inputs.js'
+
+/** What the build command needs besides the inputs: where things go on this runner. */
+export interface BuildPlan {
+  builder: string
+  metadataFile: string
+  iidFile: string
+  /** Set when a valid cache was restored; absent for a cold build. */
+  cacheFrom?: string
+  /** Where BuildKit exports the new cache; absent when caching is off. */
+  cacheTo?: string
+  exportMode: Exclude<CacheMode, 'off'>
+}
+
+export const SECRET_ENV_PREFIX = 'BUILDX_CACHE_ACTION_SECRET_'
+
+export function builderCreateArgs(inputs: ActionInputs, name: string, configFile?: string): string[] {
+  const args = ['buildx', 'create', '--name', name, '--driver', inputs.driver]
+  for (const opt of inputs.driverOpts) args.push('--driver-opt', opt)
+  if (configFile) args.push('--config', configFile)
+  if (inputs.driver === 'remote') args.push(inputs.endpoint)
+  return args
+}
+
+export function builderBootstrapArgs(name: string): string[] {
+  return ['buildx', 'inspect', '--bootstrap', name]
+}
+
+export function builderRemoveArgs(name: string): string[] {
+  return ['buildx', 'rm', name]
+}
+
+export function buildArgs(inputs: ActionInputs, plan: BuildPlan): string[] {
+  return [
+    'buildx',
+    'build',
+    '--builder',
+    plan.builder,
+    '--progress=plain',
+    '--metadata-file',
+    plan.metadataFile,
+    '--iidfile',
+    plan.iidFile,
+    ...sourceArgs(inputs),
+    ...secretArgs(inputs),
+    ...cacheArgs(inputs, plan),
+    ...outputArgs(inputs),
+    inputs.context
+  ]
+}
+
+function sourceArgs(inputs: ActionInputs): string[] {
+  const args: string[] = []
+  if (inputs.file) args.push('--file', inputs.file)
+  for (const tag of inputs.tags) args.push('--tag', tag)
+  for (const label of inputs.labels) args.push('--label', label)
+  for (const arg of inputs.buildArgs) args.push('--build-arg', arg)
+  for (const context of inputs.buildContexts) args.push('--build-context', context)
+  if (inputs.target) args.push('--target', inputs.target)
+  if (inputs.platforms.length > 0) args.push('--platform', inputs.platforms.join(','))
+  if (inputs.noCache) args.push('--no-cache')
+  if (inputs.pull) args.push('--pull')
+  return args
+}
+
+/** Secrets travel in the child's environment, never on the command line or on disk. */
+function secretArgs(inputs: ActionInputs): string[] {
+  return inputs.secrets.flatMap((secret, index) => ['--secret', `id=${secret.id},env=${SECRET_ENV_PREFIX}${index}`])
+}
+
+export function secretEnv(inputs: ActionInputs): Record<string, string> {
+  return Object.fromEntries(inputs.secrets.map((secret, index) => [`${SECRET_ENV_PREFIX}${index}`, secret.value]))
+}
+
+function cacheArgs(inputs: ActionInputs, plan: BuildPlan): string[] {
+  const args: string[] = []
+  if (plan.cacheFrom && !inputs.noCache) args.push('--cache-from', `type=local,src=${plan.cacheFrom}`)
+  if (plan.cacheTo) args.push('--cache-to', `type=local,dest=${plan.cacheTo},mode=${plan.exportMode}`)
+  return args
+}
+
+function outputArgs(inputs: ActionInputs): string[] {
+  const args: string[] = []
+  if (inputs.push) args.push('--push')
+  if (inputs.load) args.push('--load')
+  return args
+}

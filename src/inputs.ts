@@ -1,0 +1,194 @@
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { Input } from './constants.js'
+import { parseList, splitAssignment } from './input-lists.js'
+import { parseSize } from './units.js'
+
+export type CacheMode = 'max' | 'min' | 'off'
+export type Driver = 'docker-container' | 'remote'
+
+export interface Secret {
+  id: string
+  value: string
+}
+
+export interface ActionInputs {
+  context: string
+  /** Absolute Dockerfile path; empty for a remote (git or URL) context that holds its own. */
+  file: string
+  tags: string[]
+  labels: string[]
+  buildArgs: string[]
+  buildContexts: string[]
+  target: string
+  platforms: string[]
+  push: boolean
+  load: boolean
+  secrets: Secret[]
+  noCache: boolean
+  pull: boolean
+  driver: Driver
+  endpoint: string
+  driverOpts: string[]
+  buildkitdConfigInline: string
+  buildxVersion: string
+  keepBuilder: boolean
+  cacheMode: CacheMode
+  /** Empty means "choose a directory under RUNNER_TEMP". */
+  cachePath: string
+  /** Empty means "derive from the runner OS and the Dockerfile". */
+  cacheKey: string
+  cacheSave: boolean
+  /** Bytes; undefined means no limit. */
+  cacheMaxSize: number | undefined
+}
+
+export type InputReader = (name: string) => string
+
+export class InputError extends Error {
+  constructor(input: string, value: string, accepted: string) {
+    super(`Input '${input}' has an invalid value '${value}': ${accepted}`)
+    this.name = 'InputError'
+  }
+}
+
+const CACHE_MODES: CacheMode[] = ['max', 'min', 'off']
+const DRIVERS: Driver[] = ['docker-container', 'remote']
+const ARG_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/
+const SECRET_ID = /^[A-Za-z0-9_.-]+$/
+
+/** Reads and validates every input once; throws an InputError naming the first bad one. */
+export function parseInputs(read: InputReader, workspace: string): ActionInputs {
+  const bool = (name: Input, fallback: boolean): boolean => parseBoolean(name, read(name), fallback)
+  const list = (name: Input, commas: boolean): string[] => parseList(read(name), { commas })
+  const context = read(Input.Context).trim() || '.'
+  const inputs: ActionInputs = {
+    context,
+    file: resolveDockerfile(context, read(Input.File).trim(), workspace),
+    tags: list(Input.Tags, true),
+    labels: list(Input.Labels, false),
+    buildArgs: validateBuildArgs(list(Input.BuildArgs, false)),
+    buildContexts: validateBuildContexts(list(Input.BuildContexts, false)),
+    target: read(Input.Target).trim(),
+    platforms: list(Input.Platforms, true),
+    push: bool(Input.Push, false),
+    load: bool(Input.Load, false),
+    secrets: parseSecrets(list(Input.Secrets, false)),
+    noCache: bool(Input.NoCache, false),
+    pull: bool(Input.Pull, false),
+    driver: oneOf(Input.Driver, read(Input.Driver).trim().toLowerCase() || 'docker-container', DRIVERS),
+    endpoint: read(Input.Endpoint).trim(),
+    driverOpts: list(Input.DriverOpts, false),
+    buildkitdConfigInline: read(Input.BuildkitdConfigInline),
+    buildxVersion: parseBuildxVersion(read(Input.BuildxVersion).trim()),
+    keepBuilder: bool(Input.KeepBuilder, false),
+    cacheMode: oneOf(Input.CacheMode, read(Input.CacheMode).trim().toLowerCase() || 'max', CACHE_MODES),
+    cachePath: read(Input.CachePath).trim(),
+    cacheKey: parseCacheKey(read(Input.CacheKey).trim()),
+    cacheSave: bool(Input.CacheSave, true),
+    cacheMaxSize: parseMaxSize(read(Input.CacheMaxSize).trim())
+  }
+  checkCombinations(inputs)
+  return inputs
+}
+
+function parseBoolean(name: Input, value: string, fallback: boolean): boolean {
+  const text = value.trim()
+  if (text === '') return fallback
+  if (/^true$/i.test(text)) return true
+  if (/^false$/i.test(text)) return false
+  throw new InputError(name, text, "expected 'true' or 'false'")
+}
+
+function oneOf<T extends string>(name: Input, value: string, accepted: readonly T[]): T {
+  if ((accepted as readonly string[]).includes(value)) return value as T
+  throw new InputError(name, value, `expected one of ${accepted.map(a => `'${a}'`).join(', ')}`)
+}
+
+function isRemoteContext(context: string): boolean {
+  return /^(https?:\/\/|git@|git:\/\/|ssh:\/\/)/.test(context) || context.endsWith('.git')
+}
+
+function resolveDockerfile(context: string, file: string, workspace: string): string {
+  if (isRemoteContext(context)) return file
+  const contextDir = path.resolve(workspace, context)
+  if (!isDirectory(contextDir)) {
+    throw new InputError(Input.Context, context, `no such directory (looked at ${contextDir})`)
+  }
+  const dockerfile = file ? path.resolve(workspace, file) : path.join(contextDir, 'Dockerfile')
+  if (!isFile(dockerfile)) {
+    throw new InputError(Input.File, file || '(default)', `no Dockerfile at ${dockerfile}`)
+  }
+  return dockerfile
+}
+
+function isDirectory(target: string): boolean {
+  return fs.statSync(target, { throwIfNoEntry: false })?.isDirectory() ?? false
+}
+
+function isFile(target: string): boolean {
+  return fs.statSync(target, { throwIfNoEntry: false })?.isFile() ?? false
+}
+
+function validateBuildArgs(items: string[]): string[] {
+  for (const item of items) {
+    const assignment = splitAssignment(item)
+    if (!assignment || !ARG_NAME.test(assignment.name)) {
+      throw new InputError(Input.BuildArgs, item, 'expected NAME=value, one per line')
+    }
+  }
+  return items
+}
+
+function validateBuildContexts(items: string[]): string[] {
+  for (const item of items) {
+    const assignment = splitAssignment(item)
+    if (!assignment || assignment.name === '' || assignment.value.trim() === '') {
+      throw new InputError(Input.BuildContexts, item, 'expected name=source (a path, docker-image://, oci-layout:// or URL), one per line')
+    }
+  }
+  return items
+}
+
+function parseSecrets(items: string[]): Secret[] {
+  return items.map(item => {
+    const assignment = splitAssignment(item)
+    if (!assignment || !SECRET_ID.test(assignment.name)) {
+      // The value may be a credential: name only the part before '='.
+      const shown = assignment ? `${assignment.name}=***` : '***'
+      throw new InputError(Input.Secrets, shown, 'expected id=value, one per line, id made of letters, digits, _ . -')
+    }
+    return { id: assignment.name, value: assignment.value }
+  })
+}
+
+function parseBuildxVersion(value: string): string {
+  if (value === '' || value === 'latest' || /^v?\d+\.\d+\.\d+(-[\w.]+)?$/.test(value)) return value.replace(/^v/, '')
+  throw new InputError(Input.BuildxVersion, value, "expected empty (use the runner's buildx), 'latest' or a version like 0.13.1")
+}
+
+function parseCacheKey(value: string): string {
+  if (value === '' || /^[^\s,]+$/.test(value)) return value
+  throw new InputError(Input.CacheKey, value, 'expected a key prefix without spaces or commas')
+}
+
+function parseMaxSize(value: string): number | undefined {
+  if (value === '') return undefined
+  const bytes = parseSize(value)
+  if (bytes === undefined || bytes <= 0) {
+    throw new InputError(Input.CacheMaxSize, value, "expected a size such as '4GB', '512MB' or a byte count")
+  }
+  return bytes
+}
+
+function checkCombinations(inputs: ActionInputs): void {
+  if (inputs.driver === 'remote' && inputs.endpoint === '') {
+    throw new InputError(Input.Endpoint, '', "driver 'remote' needs an endpoint such as tcp://buildkitd:1234")
+  }
+  if (inputs.driver !== 'remote' && inputs.endpoint !== '') {
+    throw new InputError(Input.Endpoint, inputs.endpoint, "an endpoint is only used with driver 'remote'")
+  }
+  if (inputs.load && inputs.platforms.length > 1) {
+    throw new InputError(Input.Platforms, inputs.platforms.join(','), "'load' can import one platform only into the Docker engine; build one platform or drop 'load'")
+  }
+}

@@ -1,0 +1,98 @@
+import * as fs from 'node:fs/promises'
+import * as path from 'node:path'
+
+/** A BuildKit local cache directory (an OCI layout) checked blob by blob. */
+export type CacheCheck = { ok: true; index: Buffer; bytes: number } | { ok: false; reason: string }
+
+interface Descriptor {
+  mediaType?: string
+  digest: string
+  size: number
+}
+
+interface Manifest {
+  manifests?: Descriptor[]
+  layers?: Descriptor[]
+  config?: Descriptor
+}
+
+export function blobPath(dir: string, digest: string): string {
+  const [algorithm, hex] = digest.split(':')
+  return path.join(dir, 'blobs', algorithm, hex)
+}
+
+/**
+ * Follows index.json through every manifest to every blob and checks each is present with the
+ * size its descriptor claims: an export cut short or a damaged restore fails here, not in BuildKit.
+ */
+export async function checkLocalCache(dir: string): Promise<CacheCheck> {
+  let index: Buffer
+  try {
+    index = await fs.readFile(path.join(dir, 'index.json'))
+  } catch {
+    return { ok: false, reason: `no index.json in ${dir}` }
+  }
+  try {
+    const seen = new Set<string>()
+    const root = JSON.parse(index.toString()) as Manifest
+    if (!root.manifests || root.manifests.length === 0) return { ok: false, reason: 'index.json lists no manifests' }
+    let bytes = index.length
+    for (const descriptor of root.manifests) bytes += await checkDescriptor(dir, descriptor, seen)
+    return { ok: true, index, bytes }
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message }
+  }
+}
+
+async function checkDescriptor(dir: string, descriptor: Descriptor, seen: Set<string>): Promise<number> {
+  if (seen.has(descriptor.digest)) return 0
+  seen.add(descriptor.digest)
+  const file = blobPath(dir, descriptor.digest)
+  const stat = await fs.stat(file).catch(() => undefined)
+  if (!stat) throw new Error(`blob ${descriptor.digest} is missing`)
+  if (stat.size !== descriptor.size) {
+    throw new Error(`blob ${descriptor.digest} has ${stat.size} bytes, expected ${descriptor.size}`)
+  }
+  let bytes = stat.size
+  if (isManifest(descriptor.mediaType)) {
+    const manifest = JSON.parse(await fs.readFile(file, 'utf8')) as Manifest
+    const children = [...(manifest.manifests ?? []), ...(manifest.layers ?? []), ...(manifest.config ? [manifest.config] : [])]
+    for (const child of children) bytes += await checkDescriptor(dir, child, seen)
+  }
+  return bytes
+}
+
+function isManifest(mediaType: string | undefined): boolean {
+  return mediaType !== undefined && /(manifest|image\.index).*json|manifest\.list/.test(mediaType)
+}
+
+/** Bytes of every file under dir; 0 when it does not exist. */
+export async function directorySize(dir: string): Promise<number> {
+  const entries = await fs.readdir(dir, { withFileTypes: true, recursive: true }).catch(() => [])
+  let total = 0
+  for (const entry of entries) {
+    if (entry.isFile()) total += (await fs.stat(path.join(entry.parentPath, entry.name))).size
+  }
+  return total
+}
+
+/** Blobs of `oldDir` that `newDir` no longer has: what rotation drops. */
+export async function staleBlobs(oldDir: string, newDir: string): Promise<{ count: number; bytes: number }> {
+  const blobsOf = async (dir: string): Promise<Map<string, number>> => {
+    const sizes = new Map<string, number>()
+    const entries = await fs.readdir(path.join(dir, 'blobs'), { withFileTypes: true, recursive: true }).catch(() => [])
+    for (const entry of entries) {
+      if (entry.isFile()) sizes.set(entry.name, (await fs.stat(path.join(entry.parentPath, entry.name))).size)
+    }
+    return sizes
+  }
+  const [before, after] = await Promise.all([blobsOf(oldDir), blobsOf(newDir)])
+  let count = 0
+  let bytes = 0
+  for (const [name, size] of before) {
+    if (after.has(name)) continue
+    count++
+    bytes += size
+  }
+  return { count, bytes }
+}

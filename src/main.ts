@@ -1,0 +1,110 @@
+import * as path from 'node:path'
+import * as core from '@actions/core'
+import { runBuild, type BuildOutcome } from './build.js'
+import { bootBuilder, builderName, checkToolchain } from './builder.js'
+import { installBuildx } from './buildx-install.js'
+import { chooseExportMode } from './cache-meta.js'
+import { classifyHit, contentKey } from './cache-keys.js'
+import { prepareCache, restoreCache, type CacheSetup, type RestoreResult } from './cache-restore.js'
+import { parseInputs, type ActionInputs } from './inputs.js'
+import { checkLocalCache, directorySize } from './local-cache.js'
+import { setOutputs } from './outputs.js'
+import { emptyReport, warner, type Warn } from './report.js'
+import { phase, reportPhase, runnerInfo } from './runner.js'
+import { saveRunState, type RunState } from './state.js'
+
+async function main(): Promise<void> {
+  const runner = runnerInfo()
+  const inputs = readInputs(runner.workspace)
+  if (!inputs) return
+  for (const secret of inputs.secrets) core.setSecret(secret.value)
+  const state: RunState = { keepBuilder: inputs.keepBuilder, buildSucceeded: false, cacheSave: inputs.cacheSave, cacheMaxSize: inputs.cacheMaxSize, report: emptyReport(inputs.cacheMode) }
+  const { report } = state
+  const warn = warner(report, core.warning)
+  saveRunState(state)
+
+  report.versions = await phase(report.phases, 'Check docker and buildx', async () => {
+    if (inputs.buildxVersion) core.info(`Installed buildx ${await installBuildx(inputs.buildxVersion)}`)
+    const versions = await checkToolchain()
+    core.info(`docker ${versions.docker}; ${versions.buildx}`)
+    return versions
+  })
+
+  const setup = await prepareCache(inputs, runner, warn)
+  state.builder = builderName(process.env.GITHUB_RUN_ID ?? 'local', process.env.GITHUB_RUN_ATTEMPT ?? '1')
+  saveRunState(state)
+  // The builder boots while the cache downloads: neither needs the other until the build.
+  const booting = bootBuilder(inputs, state.builder, runner.temp)
+  const restored = setup ? await phase(report.phases, 'Restore cache', () => restoreCache(setup, warn)) : {}
+  recordRestore(state, setup, restored)
+  saveRunState(state)
+  const boot = await booting
+  await reportPhase(report.phases, `Create ${inputs.driver} builder`, boot.ms, boot.log, setup !== undefined)
+  if (boot.error) {
+    core.setFailed(`could not create the ${inputs.driver} builder: ${boot.error}`)
+    return
+  }
+
+  const build = await buildWithCache(inputs, state, setup, restored)
+  state.buildSucceeded = build.succeeded
+  await describeNewCache(state, setup, build, warn)
+  saveRunState(state)
+  setOutputs(build, { hit: report.restore?.hit ?? 'miss', restoredKey: state.restoredKey, newBytes: report.newCache?.bytes })
+  if (!build.succeeded) core.setFailed(`docker buildx build failed:\n${build.error}`)
+}
+
+function readInputs(workspace: string): ActionInputs | undefined {
+  try {
+    return parseInputs(name => core.getInput(name), workspace)
+  } catch (error) {
+    core.setFailed((error as Error).message)
+    return undefined
+  }
+}
+
+function recordRestore(state: RunState, setup: CacheSetup | undefined, restored: RestoreResult): void {
+  if (!setup) return
+  state.cacheDir = setup.dir
+  state.exportDir = setup.exportDir
+  state.keyPrefix = setup.prefix
+  state.restoredKey = restored.key
+  state.report.restore = { hit: restored.key ? 'partial' : 'miss', key: restored.key, archiveBytes: restored.archiveBytes, note: restored.note }
+}
+
+async function buildWithCache(inputs: ActionInputs, state: RunState, setup: CacheSetup | undefined, restored: RestoreResult): Promise<BuildOutcome> {
+  const { report } = state
+  const mode = inputs.cacheMode === 'off' ? undefined : chooseExportMode(inputs.cacheMode, inputs.cacheMaxSize, restored.meta)
+  report.exportMode = mode?.mode
+  report.modeFallback = mode?.fallback
+  const build = await phase(report.phases, 'Build', () =>
+    runBuild(inputs, {
+      builder: state.builder!,
+      metadataFile: path.join(process.env.RUNNER_TEMP ?? '.', `${state.builder}-metadata.json`),
+      iidFile: path.join(process.env.RUNNER_TEMP ?? '.', `${state.builder}-iid`),
+      cacheFrom: restored.key ? setup?.dir : undefined,
+      cacheTo: setup?.exportDir,
+      exportMode: mode?.mode ?? 'max'
+    })
+  )
+  const { progress } = build
+  report.build = { succeeded: build.succeeded, cachedSteps: progress.cachedSteps, totalSteps: progress.totalSteps, stepsRun: progress.stepsRun, error: build.error, cacheImportMs: progress.cacheImportMs, cacheExportMs: progress.cacheExportMs }
+  return build
+}
+
+/** Names the new export by its content now, so outputs can say whether anything changed. */
+async function describeNewCache(state: RunState, setup: CacheSetup | undefined, build: BuildOutcome, warn: Warn): Promise<void> {
+  if (!setup || !build.succeeded) return
+  const check = await checkLocalCache(setup.exportDir)
+  if (!check.ok) {
+    warn(`the new cache export is incomplete (${check.reason}); it will not replace the previous cache`)
+    return
+  }
+  const bytes = await directorySize(setup.exportDir)
+  state.newKey = contentKey(setup.prefix, check.index)
+  const overLimit = state.cacheMaxSize !== undefined && bytes > state.cacheMaxSize ? state.cacheMaxSize : undefined
+  state.report.newCache = { key: state.newKey, bytes, overLimit }
+  if (state.report.restore) state.report.restore.hit = classifyHit(state.restoredKey, state.newKey)
+  if (overLimit !== undefined) warn(`the new cache (${bytes} bytes) is over cache-max-size (${overLimit} bytes); the next run exports with mode=min`)
+}
+
+main().catch(error => core.setFailed(`buildx-cache-action failed: ${(error as Error).message}`))

@@ -1,0 +1,78 @@
+/**
+ * Reads BuildKit's plain progress (`--progress=plain`), the same text the user sees in the log,
+ * and keeps per-vertex facts: which Dockerfile steps came from cache, and how long the cache
+ * import and export took inside BuildKit.
+ */
+interface Vertex {
+  name: string
+  cached: boolean
+  ms?: number
+  error?: string
+}
+
+export interface ProgressSummary {
+  cachedSteps: number
+  totalSteps: number
+  /** Names of the steps that ran, e.g. "[build 2/4] RUN make": the answer to "why was this a miss?". */
+  stepsRun: string[]
+  cacheImportMs?: number
+  cacheExportMs?: number
+  errors: string[]
+}
+
+const VERTEX_LINE = /^#(\d+) (.*)$/
+const STEP_NAME = /^\[[^\]]*\d+\/\d+\]\s+(\S+)/
+
+export class ProgressTally {
+  private readonly vertices = new Map<number, Vertex>()
+  private buffered = ''
+
+  /** Accepts output in arbitrary chunks. */
+  write(chunk: string): void {
+    const lines = (this.buffered + chunk).split(/\r?\n/)
+    this.buffered = lines.pop() ?? ''
+    for (const line of lines) this.line(line)
+  }
+
+  line(text: string): void {
+    const match = VERTEX_LINE.exec(text.trimEnd())
+    if (!match) return
+    const id = Number(match[1])
+    const rest = match[2]
+    const vertex = this.vertices.get(id)
+    if (!vertex) {
+      this.vertices.set(id, { name: rest, cached: false })
+      return
+    }
+    if (rest === 'CACHED') vertex.cached = true
+    const done = /^DONE (\d+(?:\.\d+)?)s$/.exec(rest)
+    if (done) vertex.ms = Math.round(parseFloat(done[1]) * 1000)
+    if (rest.startsWith('ERROR')) vertex.error = rest.replace(/^ERROR:?\s*/, '')
+  }
+
+  summary(): ProgressSummary {
+    this.write('\n')
+    const vertices = [...this.vertices.values()]
+    const steps = vertices.filter(isCacheableStep)
+    return {
+      cachedSteps: steps.filter(step => step.cached).length,
+      totalSteps: steps.length,
+      stepsRun: steps.filter(step => !step.cached).map(step => step.name),
+      cacheImportMs: sumMs(vertices.filter(v => v.name.startsWith('importing cache'))),
+      cacheExportMs: sumMs(vertices.filter(v => v.name.startsWith('exporting cache'))),
+      errors: vertices.filter(v => v.error).map(v => `${v.name}: ${v.error}`)
+    }
+  }
+}
+
+/** Dockerfile steps that BuildKit can take from cache; FROM only resolves a base. */
+function isCacheableStep(vertex: Vertex): boolean {
+  if (vertex.name.startsWith('[internal]')) return false
+  const step = STEP_NAME.exec(vertex.name)
+  return step !== null && step[1].toUpperCase() !== 'FROM'
+}
+
+function sumMs(vertices: Vertex[]): number | undefined {
+  const timed = vertices.filter(v => v.ms !== undefined)
+  return timed.length === 0 ? undefined : timed.reduce((total, v) => total + (v.ms ?? 0), 0)
+}

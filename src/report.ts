@@ -1,0 +1,58 @@
+import type { CacheHit } from './cache-keys.js'
+import type { CacheMode } from './inputs.js'
+
+/** Everything the job summary shows; main fills the first half, post the rest. */
+export interface RunReport {
+  cacheMode: CacheMode
+  exportMode?: Exclude<CacheMode, 'off'>
+  /** Why max was lowered to min for this run, when it was. */
+  modeFallback?: string
+  versions?: { docker: string; buildx: string }
+  phases: PhaseTiming[]
+  restore?: { hit: CacheHit; key?: string; archiveBytes?: number; note?: string }
+  build?: BuildReport
+  newCache?: { key: string; bytes: number; overLimit?: number }
+  rotation?: { replaced: boolean; note: string; bytesBefore?: number; bytesAfter?: number }
+  save?: { status: 'saved' | 'unchanged' | 'disabled' | 'not-saved' | 'failed'; key?: string; archiveBytes?: number; note?: string }
+  warnings: string[]
+}
+
+export interface PhaseTiming {
+  name: string
+  ms: number
+  /** Ran alongside the phase before it; only the part that outlasted that phase adds to the total. */
+  overlapsPrevious?: boolean
+}
+
+export function totalMs(phases: PhaseTiming[]): number {
+  let total = 0
+  phases.forEach((phase, i) => {
+    total += phase.overlapsPrevious && i > 0 ? Math.max(0, phase.ms - phases[i - 1].ms) : phase.ms
+  })
+  return total
+}
+
+export interface BuildReport {
+  succeeded: boolean
+  cachedSteps: number
+  totalSteps: number
+  stepsRun: string[]
+  error?: string
+  /** Seconds BuildKit itself reported for its cache import and export vertices. */
+  cacheImportMs?: number
+  cacheExportMs?: number
+}
+
+/** Records a warning for the summary; it is written to the log too unless the cache library already did. */
+export type Warn = (message: string, alreadyLogged?: boolean) => void
+
+export function warner(report: RunReport, log: (message: string) => void): Warn {
+  return (message, alreadyLogged = false) => {
+    report.warnings.push(message)
+    if (!alreadyLogged) log(message)
+  }
+}
+
+export function emptyReport(cacheMode: CacheMode): RunReport {
+  return { cacheMode, phases: [], warnings: [] }
+}
