@@ -7,6 +7,8 @@ const shared = {
 }
 
 export default {
+  // Integration tests run whole jobs (builder boot, build, cache upload); unit tests never come close.
+  testTimeout: 240000,
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/__tests__/unit/**/*.test.ts'] },
     {

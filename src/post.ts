@@ -82,6 +82,8 @@ async function save(state: RunState, replaced: boolean, warn: Warn): Promise<voi
 }
 
 async function writeSummary(report: RunReport): Promise<void> {
+  // Also kept as the job's last state entry: a machine-readable copy of the summary for debugging and tests.
+  core.saveState('report', JSON.stringify(report))
   if (!process.env.GITHUB_STEP_SUMMARY) return
   await core.summary.addRaw(renderSummary(report)).write()
 }

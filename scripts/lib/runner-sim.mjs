@@ -60,13 +60,14 @@ export class SimulatedRunner {
     if (beforePost) await beforePost(state.run ? JSON.parse(state.run) : undefined)
     const stateEnv = Object.fromEntries(Object.entries(state).map(([name, value]) => [`STATE_${name}`, value]))
     const post = await this.runEntry('post', inputs, files, stateEnv, extraEnv)
+    const postState = parseFileCommands(fs.readFileSync(files.state, 'utf8'))
     return {
       main,
       post,
       outputs: parseFileCommands(fs.readFileSync(files.output, 'utf8')),
       state,
       summary: fs.readFileSync(files.summary, 'utf8'),
-      report: state.run ? JSON.parse(state.run).report : undefined
+      report: postState.report ? JSON.parse(postState.report) : state.run ? JSON.parse(state.run).report : undefined
     }
   }
 

@@ -41,7 +41,7 @@ check_layout() { # name tag command
   printf 'FROM %s\nRUN %s\n' "$1" "$3" >"$ctx/Dockerfile"
   docker buildx build --builder "$BUILDER" --progress=plain --no-cache \
     --build-context "$1=oci-layout://$BASE/$1:$2" "$ctx" >"$out" 2>&1 ||
-    { cat "$out" >&2; die "FROM $1 via oci-layout://$BASE/$1:$2 failed"; }
+    { cat "$out" >&2; rm -rf "${BASE:?}/$1"; die "FROM $1 via oci-layout://$BASE/$1:$2 failed"; }
   rm -rf "$ctx" "$out"
 }
 

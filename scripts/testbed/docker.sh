@@ -8,6 +8,7 @@ RUNTIME_NAME=runc-nosysresource
 RUNTIME_PATH=/usr/local/lib/buildx-cache-testbed/runc-nosysresource
 PLUGIN=/usr/libexec/docker/cli-plugins/docker-buildx
 DOCKERD_LOG=$TESTBED_STATE/dockerd.log
+DAEMON_JSON=/etc/docker/daemon.json
 
 # Keeps the package's init script from starting a dockerd of its own during the install.
 install_packages() {
@@ -48,17 +49,24 @@ wait_for_daemon() {
   die "dockerd did not answer within 60 s (log: $DOCKERD_LOG)"
 }
 
+# dockerd refuses to start when a flag repeats a runtime setting of daemon.json: flags only
+# when daemon.json has none (else ensure_daemon adds ours to daemon.json).
+runtime_flags() {
+  jq -e '.runtimes // ."default-runtime"' "$DAEMON_JSON" >/dev/null 2>&1 && return 0
+  echo --add-runtime "$RUNTIME_NAME=$RUNTIME_PATH" --default-runtime "$RUNTIME_NAME"
+}
+
 start_dockerd() {
   mkdir -p "$TESTBED_STATE"
   log "starting dockerd (log: $DOCKERD_LOG)"
-  setsid nohup dockerd --add-runtime "$RUNTIME_NAME=$RUNTIME_PATH" \
-    --default-runtime "$RUNTIME_NAME" >>"$DOCKERD_LOG" 2>&1 </dev/null &
+  # shellcheck disable=SC2046 # a list of flags
+  setsid nohup dockerd $(runtime_flags) >>"$DOCKERD_LOG" 2>&1 </dev/null &
   echo $! >"$TESTBED_STATE/dockerd.pid"
 }
 
 # A dockerd that someone else started: Docker 20.10 reloads runtimes on SIGHUP.
 add_runtime_to_running_daemon() {
-  local conf=/etc/docker/daemon.json tmp
+  local conf=$DAEMON_JSON tmp
   mkdir -p /etc/docker
   [[ -s $conf ]] || echo '{}' >"$conf"
   tmp=$(mktemp)
@@ -66,7 +74,7 @@ add_runtime_to_running_daemon() {
     '.runtimes[$n] = {path: $p} | ."default-runtime" = $n' "$conf" >"$tmp"
   mv "$tmp" "$conf"
   log "adding runtime $RUNTIME_NAME to the running dockerd via $conf + SIGHUP"
-  pkill -HUP -x dockerd
+  kill -HUP "$(cat /var/run/docker.pid)"
   local _
   for _ in $(seq 1 20); do
     [[ $(default_runtime) == "$RUNTIME_NAME" ]] && return 0
