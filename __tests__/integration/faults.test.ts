@@ -3,7 +3,7 @@ import * as path from 'node:path'
 import * as cache from '@actions/cache'
 import type { SimulatedRunner } from '../../scripts/lib/runner-sim.mjs'
 import { cacheDirOf, exampleInputs, expectStep, newRunner, uniqueKey } from './jobs.js'
-import { actionBuilders, admin, copyExample, requireTestbed, startCacheService, stopCacheService, type CacheEntry } from './testbed.js'
+import { actionBuilders, admin, copyExample, entriesUnder, requireTestbed, startCacheService, stopCacheService, type CacheEntry } from './testbed.js'
 
 // Scenario 5: cache trouble never fails the job and never leaves a broken cache behind; a failing
 // build fails the job with BuildKit's error and keeps the previous cache.
@@ -12,8 +12,7 @@ describe('faults', () => {
   let runner: SimulatedRunner
   let workspace: string
 
-  const entriesFor = async (key: string): Promise<CacheEntry[]> =>
-    (await admin<CacheEntry[]>(serviceEnv, 'GET', 'entries')).filter(entry => entry.key.startsWith(`${key}-`))
+  const entriesFor = (key: string): Promise<CacheEntry[]> => entriesUnder(serviceEnv, key)
 
   beforeAll(() => {
     requireTestbed()

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import { parseEnvFile } from '../fixtures/cache-service/cache-service.js'
 
 /** The real testbed (scripts/testbed/setup.sh): these tests fail, loudly, when any part is missing. */
 export const ROOT = path.resolve(import.meta.dirname, '../..')
@@ -37,21 +38,13 @@ export function requireTestbed(): void {
 /** Starts (or finds running) Azurite and the cache service; returns the env a job gets from the runner. */
 export function startCacheService(extraEnv: Record<string, string> = {}): Record<string, string> {
   sh('env', [...Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`), 'bash', path.join(ROOT, 'scripts/testbed/cache-service/start.sh')])
-  return readEnvFile(path.join(TESTBED_STATE, 'cache-service.env'))
+  return parseEnvFile(path.join(TESTBED_STATE, 'cache-service.env'))
 }
 
 export function stopCacheService(): void {
   sh('bash', [path.join(ROOT, 'scripts/testbed/cache-service/stop.sh')])
 }
 
-function readEnvFile(file: string): Record<string, string> {
-  const env: Record<string, string> = {}
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    const match = /^export ([A-Z_0-9]+)=(.*)$/.exec(line)
-    if (match) env[match[1]] = match[2]
-  }
-  return env
-}
 
 export interface CacheEntry {
   key: string
@@ -69,6 +62,11 @@ export async function admin<T>(serviceEnv: Record<string, string>, method: strin
   return (await response.json()) as T
 }
 
+/** The service's entries saved under `${prefix}-`. */
+export async function entriesUnder(serviceEnv: Record<string, string>, prefix: string): Promise<CacheEntry[]> {
+  return (await admin<CacheEntry[]>(serviceEnv, 'GET', 'entries')).filter(entry => entry.key.startsWith(`${prefix}-`))
+}
+
 /** A copy of an example project in a fresh temp dir, so tests can change its files. */
 export function copyExample(name: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bca-${name}-`))
@@ -76,10 +74,13 @@ export function copyExample(name: string): string {
   return dir
 }
 
-/** Builders this action created and post did not remove would leak between tests: list them. */
+/**
+ * Builders that jobs of this test process created (the simulated runner's GITHUB_RUN_ID is this
+ * process's pid) and post did not remove: they would leak into the next test.
+ */
 export function actionBuilders(): string[] {
   return sh('docker', ['buildx', 'ls'])
     .split('\n')
     .map(line => line.split(/\s+/)[0])
-    .filter(name => name.startsWith('buildx-cache-'))
+    .filter(name => name.startsWith(`buildx-cache-${process.pid}-`))
 }

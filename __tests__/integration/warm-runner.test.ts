@@ -2,7 +2,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import type { SimulatedRunner } from '../../scripts/lib/runner-sim.mjs'
 import { cacheDirOf, exampleInputs, expectStep, newRunner, uniqueKey } from './jobs.js'
-import { actionBuilders, admin, copyExample, requireTestbed, startCacheService, type CacheEntry } from './testbed.js'
+import { actionBuilders, copyExample, entriesUnder, requireTestbed, startCacheService, type CacheEntry } from './testbed.js'
 
 // Scenarios 1-3 of the testbed issue, in order: each starts on a fresh runner (RUNNER_TEMP wiped,
 // builder and its state volume gone), so only the Actions cache service carries anything over.
@@ -12,8 +12,7 @@ describe('the bundled action on fresh runners', () => {
   let runner: SimulatedRunner
   let workspace: string
 
-  const entries = async (): Promise<CacheEntry[]> =>
-    (await admin<CacheEntry[]>(serviceEnv, 'GET', 'entries')).filter(entry => entry.key.startsWith(`${key}-`))
+  const entries = (): Promise<CacheEntry[]> => entriesUnder(serviceEnv, key)
 
   beforeAll(() => {
     requireTestbed()
