@@ -47,6 +47,16 @@ export async function prepareCache(inputs: ActionInputs, runner: RunnerInfo, war
  * blob; a damaged or partial restore is deleted, so BuildKit never sees it.
  */
 export async function restoreCache(setup: CacheSetup, warn: Warn): Promise<RestoreResult> {
+  try {
+    return await restoreInto(setup, warn)
+  } catch (error) {
+    warn(`cache restore failed (${(error as Error).message}); building without a restored cache`)
+    await fs.rm(setup.dir, { recursive: true, force: true }).catch(() => undefined)
+    return { note: 'restore failed' }
+  }
+}
+
+async function restoreInto(setup: CacheSetup, warn: Warn): Promise<RestoreResult> {
   const local = await checkLocalCache(setup.dir)
   const localMeta = local.ok ? await readCacheMeta(setup.dir) : undefined
   if (local.ok && localMeta) return { key: localMeta.key, meta: localMeta, note: 'complete cache already on this runner; download skipped' }

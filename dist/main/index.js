@@ -99996,6 +99996,16 @@ async function prepareCache(inputs, runner, warn) {
  * blob; a damaged or partial restore is deleted, so BuildKit never sees it.
  */
 async function cache_restore_restoreCache(setup, warn) {
+    try {
+        return await restoreInto(setup, warn);
+    }
+    catch (error) {
+        warn(`cache restore failed (${error.message}); building without a restored cache`);
+        await promises_namespaceObject.rm(setup.dir, { recursive: true, force: true }).catch(() => undefined);
+        return { note: 'restore failed' };
+    }
+}
+async function restoreInto(setup, warn) {
     const local = await checkLocalCache(setup.dir);
     const localMeta = local.ok ? await readCacheMeta(setup.dir) : undefined;
     if (local.ok && localMeta)
