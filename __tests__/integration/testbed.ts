@@ -45,7 +45,6 @@ export function stopCacheService(): void {
   sh('bash', [path.join(ROOT, 'scripts/testbed/cache-service/stop.sh')])
 }
 
-
 export interface CacheEntry {
   key: string
   version: string
