@@ -23,7 +23,9 @@ export enum Input {
   CachePath = 'cache-path',
   CacheKey = 'cache-key',
   CacheSave = 'cache-save',
-  CacheMaxSize = 'cache-max-size'
+  CacheMaxSize = 'cache-max-size',
+  CacheMounts = 'cache-mounts',
+  CacheMountsImage = 'cache-mounts-image'
 }
 
 export enum Output {
@@ -34,7 +36,8 @@ export enum Output {
   CacheKey = 'cache-key',
   CacheSize = 'cache-size',
   CachedSteps = 'cached-steps',
-  TotalSteps = 'total-steps'
+  TotalSteps = 'total-steps',
+  CacheMounts = 'cache-mounts'
 }
 
 export const ACTION_NAME = 'buildx-cache-action'

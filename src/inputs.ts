@@ -1,6 +1,7 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { Input } from './constants.js'
+import { parseCacheMountRequest, type CacheMountRequest } from './cache-mounts.js'
 import { parseList, splitAssignment } from './input-lists.js'
 import { parseSize } from './units.js'
 
@@ -41,6 +42,10 @@ export interface ActionInputs {
   cacheSave: boolean
   /** Bytes; undefined means no limit. */
   cacheMaxSize: number | undefined
+  /** RUN --mount=type=cache mounts whose contents travel with the cache; empty means none. */
+  cacheMounts: CacheMountRequest[]
+  /** Image with sh, tar and cp that the mount-copying builds run in. */
+  cacheMountsImage: string
 }
 
 export type InputReader = (name: string) => string
@@ -52,6 +57,7 @@ export class InputError extends Error {
   }
 }
 
+export const DEFAULT_CACHE_MOUNTS_IMAGE = 'busybox:1.36'
 const CACHE_MODES: CacheMode[] = ['max', 'min', 'off']
 const DRIVERS: Driver[] = ['docker-container', 'remote']
 const ARG_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/
@@ -86,7 +92,9 @@ export function parseInputs(read: InputReader, workspace: string): ActionInputs 
     cachePath: read(Input.CachePath).trim(),
     cacheKey: parseCacheKey(read(Input.CacheKey).trim()),
     cacheSave: bool(Input.CacheSave, true),
-    cacheMaxSize: parseMaxSize(read(Input.CacheMaxSize).trim())
+    cacheMaxSize: parseMaxSize(read(Input.CacheMaxSize).trim()),
+    cacheMounts: parseCacheMounts(list(Input.CacheMounts, false)),
+    cacheMountsImage: parseImage(Input.CacheMountsImage, read(Input.CacheMountsImage).trim() || DEFAULT_CACHE_MOUNTS_IMAGE)
   }
   checkCombinations(inputs)
   return inputs
@@ -181,7 +189,29 @@ function parseMaxSize(value: string): number | undefined {
   return bytes
 }
 
+function parseCacheMounts(items: string[]): CacheMountRequest[] {
+  const requests: CacheMountRequest[] = []
+  for (const item of items) {
+    const request = parseCacheMountRequest(item)
+    if (typeof request === 'string') {
+      throw new InputError(Input.CacheMounts, item, `${request}; expected one mount per line: an id, a target path, or id=...,target=...`)
+    }
+    const name = request.id ?? request.target
+    if (requests.some(other => (other.id ?? other.target) === name)) throw new InputError(Input.CacheMounts, item, 'each mount may be listed once')
+    requests.push(request)
+  }
+  return requests
+}
+
+function parseImage(name: Input, value: string): string {
+  if (/^[a-z0-9][\w.\-/:@]*$/i.test(value)) return value
+  throw new InputError(name, value, 'expected an image reference such as busybox:1.36')
+}
+
 function checkCombinations(inputs: ActionInputs): void {
+  if (inputs.cacheMounts.length > 0 && inputs.cacheMode === 'off') {
+    throw new InputError(Input.CacheMounts, inputs.cacheMounts.map(m => m.text).join(', '), "cache mounts travel inside the cache, so they need cache-mode 'max' or 'min', not 'off'")
+  }
   if (inputs.driver === 'remote' && inputs.endpoint === '') {
     throw new InputError(Input.Endpoint, '', "driver 'remote' needs an endpoint such as tcp://buildkitd:1234")
   }

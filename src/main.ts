@@ -8,6 +8,8 @@ import { classifyHit, contentKey } from './cache-keys.js'
 import { prepareCache, restoreCache, type CacheSetup, type RestoreResult } from './cache-restore.js'
 import { parseInputs, type ActionInputs } from './inputs.js'
 import { checkLocalCache, directorySize } from './local-cache.js'
+import { injectMounts, mountDigests, planCacheMounts, saveMounts, type MountContext } from './mount-transfer.js'
+import type { CacheMountPlan } from './cache-mounts.js'
 import { setOutputs } from './outputs.js'
 import { emptyReport, warner, type Warn } from './report.js'
 import { phase, reportPhase, runnerInfo } from './runner.js'
@@ -30,6 +32,7 @@ async function main(): Promise<void> {
     return versions
   })
 
+  const mountPlans = await planCacheMounts(inputs, warn)
   const setup = await prepareCache(inputs, runner, warn)
   state.builder = builderName(process.env.GITHUB_RUN_ID ?? 'local', process.env.GITHUB_RUN_ATTEMPT ?? '1')
   saveRunState(state)
@@ -45,11 +48,17 @@ async function main(): Promise<void> {
     return
   }
 
+  const mounts: MountContext = { inputs, builder: state.builder, temp: runner.temp }
+  if (setup && mountPlans.length > 0) {
+    report.mounts = await phase(report.phases, 'Restore cache mounts', () => injectMounts(mountPlans, restored.key ? setup.dir : undefined, mounts, warn))
+  }
+
   const build = await buildWithCache(inputs, state, setup, restored)
   state.buildSucceeded = build.succeeded
-  await describeNewCache(state, setup, build, warn)
+  if (setup && build.succeeded && report.mounts) await phase(report.phases, 'Save cache mounts', () => carryMounts(state, setup, mountPlans, build, mounts, warn))
+  await describeNewCache(state, setup, build, mountPlans, warn)
   saveRunState(state)
-  setOutputs(build, { hit: report.restore?.hit ?? 'miss', restoredKey: state.restoredKey, newBytes: report.newCache?.bytes })
+  setOutputs(build, { hit: report.restore?.hit ?? 'miss', restoredKey: state.restoredKey, newBytes: report.newCache?.bytes, mounts: report.mounts })
   if (!build.succeeded) core.setFailed(`docker buildx build failed:\n${build.error}`)
 }
 
@@ -91,8 +100,16 @@ async function buildWithCache(inputs: ActionInputs, state: RunState, setup: Cach
   return build
 }
 
+/** Puts the mounts' contents next to the new layer export, so one save carries both. */
+async function carryMounts(state: RunState, setup: CacheSetup, plans: CacheMountPlan[], build: BuildOutcome, context: MountContext, warn: Warn): Promise<void> {
+  const layerBytes = await directorySize(setup.exportDir)
+  const budget = state.cacheMaxSize === undefined ? undefined : state.cacheMaxSize - layerBytes
+  const nothingRan = build.progress.stepsRun.length === 0
+  await saveMounts(plans, state.report.mounts!, { nothingRan, cacheDir: setup.dir, exportDir: setup.exportDir, budget }, context, warn)
+}
+
 /** Names the new export by its content now, so outputs can say whether anything changed. */
-async function describeNewCache(state: RunState, setup: CacheSetup | undefined, build: BuildOutcome, warn: Warn): Promise<void> {
+async function describeNewCache(state: RunState, setup: CacheSetup | undefined, build: BuildOutcome, plans: CacheMountPlan[], warn: Warn): Promise<void> {
   if (!setup || !build.succeeded) return
   const check = await checkLocalCache(setup.exportDir)
   if (!check.ok) {
@@ -100,7 +117,7 @@ async function describeNewCache(state: RunState, setup: CacheSetup | undefined, 
     return
   }
   const bytes = await directorySize(setup.exportDir)
-  state.newKey = contentKey(setup.prefix, check.index)
+  state.newKey = contentKey(setup.prefix, check.index, await mountDigests(setup.exportDir, plans))
   const overLimit = state.cacheMaxSize !== undefined && bytes > state.cacheMaxSize ? state.cacheMaxSize : undefined
   state.report.newCache = { key: state.newKey, bytes, overLimit }
   if (state.report.restore) state.report.restore.hit = classifyHit(state.restoredKey, state.newKey)

@@ -14,7 +14,20 @@ export interface RunReport {
   newCache?: { key: string; bytes: number; overLimit?: number }
   rotation?: { replaced: boolean; note: string; bytesBefore?: number; bytesAfter?: number }
   save?: { status: 'saved' | 'unchanged' | 'disabled' | 'not-saved' | 'failed'; key?: string; archiveBytes?: number; note?: string }
+  /** One entry per carried cache mount, in the order of the cache-mounts input. */
+  mounts?: MountReport[]
   warnings: string[]
+}
+
+export interface MountReport {
+  id: string
+  /** Size of the archive unpacked into the builder before the build; absent when there was none. */
+  restoredBytes?: number
+  /** Size of the archive stored with the new cache; absent when none was. */
+  savedBytes?: number
+  /** extracted: read back after the build; kept: nothing ran, the restored archive stays; none: no build to read it from. */
+  outcome: 'extracted' | 'kept' | 'skipped' | 'failed' | 'none'
+  note?: string
 }
 
 export interface PhaseTiming {

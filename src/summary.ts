@@ -1,9 +1,9 @@
-import { totalMs, type RunReport } from './report.js'
+import { totalMs, type MountReport, type RunReport } from './report.js'
 import { formatBytes, formatSeconds } from './units.js'
 
 /** The job summary as markdown: the verdict first, then what was moved, then where the time went. */
 export function renderSummary(report: RunReport): string {
-  const sections = [headline(report), factsTable(report), phaseTable(report), warnings(report), stepsRun(report)]
+  const sections = [headline(report), factsTable(report), mountTable(report), phaseTable(report), warnings(report), stepsRun(report)]
   return sections.filter(section => section !== '').join('\n\n') + '\n'
 }
 
@@ -76,6 +76,29 @@ function saveText(report: RunReport): string {
       return 'skipped: the cache did not change (0 B uploaded)'
     default:
       return `${save.status === 'disabled' ? 'skipped' : 'not saved'}${save.note ? `: ${plain(save.note)}` : ''} (0 B uploaded)`
+  }
+}
+
+function mountTable(report: RunReport): string {
+  if (!report.mounts || report.mounts.length === 0) return ''
+  const rows = report.mounts.map(mount => `| ${code(mount.id)} | ${mount.restoredBytes !== undefined ? formatBytes(mount.restoredBytes) : 'no (empty mount)'} | ${mountAfterText(mount)} |`)
+  return ['| Cache mount | Restored into the builder | Stored with the new cache |', '|---|---|---|', ...rows].join('\n')
+}
+
+function mountAfterText(mount: MountReport): string {
+  const size = mount.savedBytes !== undefined ? `${formatBytes(mount.savedBytes)}, ` : ''
+  const note = mount.note ? ` (${plain(mount.note)})` : ''
+  switch (mount.outcome) {
+    case 'extracted':
+      return `${size}read back after the build${note}`
+    case 'kept':
+      return `${size}unchanged: every step came from the cache${note}`
+    case 'skipped':
+      return `not saved${note}`
+    case 'failed':
+      return `not saved: ${plain(mount.note ?? 'could not be read back')}`
+    default:
+      return 'nothing (no successful build)'
   }
 }
 

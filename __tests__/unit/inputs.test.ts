@@ -31,7 +31,9 @@ describe('parseInputs', () => {
       cachePath: '',
       cacheKey: '',
       cacheSave: true,
-      cacheMaxSize: undefined
+      cacheMaxSize: undefined,
+      cacheMounts: [],
+      cacheMountsImage: 'busybox:1.36'
     })
   })
 
@@ -59,7 +61,19 @@ describe('parseInputs', () => {
     [{ 'cache-max-size': '4GB' }, { cacheMaxSize: 4 * 1024 ** 3 }],
     [{ 'cache-max-size': '1048576' }, { cacheMaxSize: 1048576 }],
     [{ load: 'true', platforms: 'linux/arm64' }, { load: true, platforms: ['linux/arm64'] }],
-    [{ 'buildkitd-config-inline': '[worker.oci]\n  max-parallelism = 4\n' }, { buildkitdConfigInline: '[worker.oci]\n  max-parallelism = 4\n' }]
+    [{ 'buildkitd-config-inline': '[worker.oci]\n  max-parallelism = 4\n' }, { buildkitdConfigInline: '[worker.oci]\n  max-parallelism = 4\n' }],
+    [
+      { 'cache-mounts': 'id=npm,target=/root/.npm\n/root/.cache/go-build/\napt\ntarget=/var/cache/apt' },
+      {
+        cacheMounts: [
+          { text: 'id=npm,target=/root/.npm', id: 'npm', target: '/root/.npm' },
+          { text: '/root/.cache/go-build/', target: '/root/.cache/go-build' },
+          { text: 'apt', id: 'apt' },
+          { text: 'target=/var/cache/apt', target: '/var/cache/apt' }
+        ]
+      }
+    ],
+    [{ 'cache-mounts-image': 'docker.io/library/busybox:1.37@sha256:abc' }, { cacheMountsImage: 'docker.io/library/busybox:1.37@sha256:abc' }]
   ])('[%#] given %j reads %j', (values, expected) => {
     const inputs = ws.parse(values)
     expect({ ...inputs, file: inputs.file.replace(ws.dir, '<ws>') }).toMatchObject(expected)
@@ -107,7 +121,14 @@ describe('parseInputs', () => {
     [{ 'buildx-version': '0.13' }, 'buildx-version', '0.13', "expected empty (use the runner's buildx), 'latest' or a version like 0.13.1"],
     [{ 'buildx-version': 'newest' }, 'buildx-version', 'newest', "'latest' or a version"],
     [{ 'cache-key': 'my app' }, 'cache-key', 'my app', 'expected a key prefix without spaces or commas'],
-    [{ 'cache-key': 'a,b' }, 'cache-key', 'a,b', 'without spaces or commas']
+    [{ 'cache-key': 'a,b' }, 'cache-key', 'a,b', 'without spaces or commas'],
+    [{ 'cache-mounts': 'id=npm,src=/x' }, 'cache-mounts', 'id=npm,src=/x', "unknown field 'src'"],
+    [{ 'cache-mounts': 'type=bind,target=/x' }, 'cache-mounts', 'type=bind,target=/x', 'only type=cache mounts'],
+    [{ 'cache-mounts': 'id=' }, 'cache-mounts', 'id=', "empty value for 'id'"],
+    [{ 'cache-mounts': 'type=cache' }, 'cache-mounts', 'type=cache', 'expected an id, a target'],
+    [{ 'cache-mounts': 'npm\nid=npm,target=/root/.npm' }, 'cache-mounts', 'id=npm,target=/root/.npm', 'listed once'],
+    [{ 'cache-mounts': 'npm', 'cache-mode': 'off' }, 'cache-mounts', 'npm', "need cache-mode 'max' or 'min'"],
+    [{ 'cache-mounts-image': 'busy box' }, 'cache-mounts-image', 'busy box', 'expected an image reference']
   ])('[%#] given %j the error names %p, shows %p and says %p', (values, input, value, accepted) => {
     const error = ws.parseError(values)
     const message = error.message.replaceAll(ws.dir, '<ws>')

@@ -186,7 +186,29 @@ describe('renderSummary', () => {
       report({ build: build({ totalSteps: 25, stepsRun: Array.from({ length: 25 }, (_, i) => `[s ${i + 1}/25] RUN step ${i + 1}`) }) }),
       ['- `[s 20/25] RUN step 20`\n- … and 5 more'],
       ['step 21']
-    ]
+    ],
+    [
+      'cache mounts: one per row, restored or not, and what was stored',
+      report({
+        mounts: [
+          { id: 'npm', restoredBytes: 120 * MiB, savedBytes: 125 * MiB, outcome: 'extracted' },
+          { id: '/root/.cache/go-build', outcome: 'extracted', savedBytes: 2 * MiB },
+          { id: 'apt', restoredBytes: 40 * MiB, savedBytes: 40 * MiB, outcome: 'kept' },
+          { id: 'big', outcome: 'skipped', note: '5 GiB does not fit in cache-max-size' },
+          { id: 'x|y', outcome: 'failed', note: 'could not be read back from the builder' }
+        ]
+      }),
+      [
+        '| Cache mount | Restored into the builder | Stored with the new cache |',
+        '| `npm` | 120 MiB | 125 MiB, read back after the build |',
+        '| `/root/.cache/go-build` | no (empty mount) | 2.0 MiB, read back after the build |',
+        '| `apt` | 40 MiB | 40 MiB, unchanged: every step came from the cache |',
+        '| `big` | no (empty mount) | not saved (5 GiB does not fit in cache-max-size) |',
+        '| `x\\|y` | no (empty mount) | not saved: could not be read back from the builder |'
+      ],
+      []
+    ],
+    ['no cache mounts, no mount table', report({ mounts: [] }), ['| Saved |'], ['Cache mount']]
   ])('[%#] %s', (_name, run, present, absent) => {
     const markdown = renderSummary(run)
     for (const text of present) expect(markdown).toContain(text)

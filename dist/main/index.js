@@ -34961,7 +34961,7 @@ const {
   staticPropertyDescriptors,
   readOperation,
   fireAProgressEvent
-} = __nccwpck_require__(1229)
+} = __nccwpck_require__(3610)
 const {
   kState,
   kError,
@@ -35405,7 +35405,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1229:
+/***/ 3610:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -43055,6 +43055,8 @@ var Input;
     Input["CacheKey"] = "cache-key";
     Input["CacheSave"] = "cache-save";
     Input["CacheMaxSize"] = "cache-max-size";
+    Input["CacheMounts"] = "cache-mounts";
+    Input["CacheMountsImage"] = "cache-mounts-image";
 })(Input || (Input = {}));
 var Output;
 (function (Output) {
@@ -43066,6 +43068,7 @@ var Output;
     Output["CacheSize"] = "cache-size";
     Output["CachedSteps"] = "cached-steps";
     Output["TotalSteps"] = "total-steps";
+    Output["CacheMounts"] = "cache-mounts";
 })(Output || (Output = {}));
 const ACTION_NAME = 'buildx-cache-action';
 /** Written into the cache directory; carries what the next run needs to know about this cache. */
@@ -100032,6 +100035,177 @@ async function restoreInto(setup, warn) {
     return { key: restored.key, archiveBytes: restored.archiveBytes, meta: await readCacheMeta(setup.dir) };
 }
 
+;// CONCATENATED MODULE: ./src/cache-mounts.ts
+
+
+/** Go's path.Clean, which BuildKit applies to a mount target to make its default id. */
+function cleanPath(target) {
+    const normal = external_node_path_namespaceObject.posix.normalize(target);
+    return normal.length > 1 ? normal.replace(/\/+$/, '') : normal;
+}
+const MOUNTS_DIR = 'mounts';
+const REQUEST_KEYS = new Set(['id', 'target', 'dst', 'destination', 'type']);
+/** Parses one cache-mounts line; a message saying what is wrong when it cannot be used. */
+function parseCacheMountRequest(text) {
+    if (!text.includes('='))
+        return text.startsWith('/') ? { text, target: cleanPath(text) } : { text, id: text };
+    const request = { text };
+    for (const field of text.split(',')) {
+        const [key, ...rest] = field.split('=');
+        const name = key.trim().toLowerCase();
+        const value = rest.join('=').trim();
+        if (!REQUEST_KEYS.has(name))
+            return `unknown field '${name}'`;
+        if (value === '')
+            return `empty value for '${name}'`;
+        if (name === 'type' && value !== 'cache')
+            return `only type=cache mounts can be carried, not type=${value}`;
+        if (name === 'id')
+            request.id = value;
+        if (name === 'target' || name === 'dst' || name === 'destination')
+            request.target = cleanPath(value);
+    }
+    if (!request.id && !request.target)
+        return 'expected an id, a target, or id=...,target=...';
+    return request;
+}
+/** Every cache mount of every RUN, in order of appearance; line continuations are joined first. */
+function findCacheMounts(dockerfile) {
+    const found = [];
+    for (const instruction of joinContinuations(dockerfile)) {
+        const words = instruction.trim().split(/\s+/);
+        if (words[0].toUpperCase() !== 'RUN')
+            continue;
+        // Flags come before the command; a --mount inside the command is the command's business.
+        for (const word of words.slice(1)) {
+            if (!word.startsWith('--'))
+                break;
+            const mount = word.startsWith('--mount=') ? parseMountFlag(word.slice('--mount='.length).replace(/^"|"$/g, '')) : undefined;
+            if (mount)
+                found.push(mount);
+        }
+    }
+    return found;
+}
+function joinContinuations(dockerfile) {
+    const instructions = [];
+    let current = '';
+    for (const line of dockerfile.split(/\r?\n/)) {
+        if (current === '' && /^\s*#/.test(line))
+            continue;
+        if (/\\\s*$/.test(line)) {
+            current += line.replace(/\\\s*$/, ' ');
+            continue;
+        }
+        instructions.push(current + line);
+        current = '';
+    }
+    if (current !== '')
+        instructions.push(current);
+    return instructions;
+}
+function parseMountFlag(value) {
+    const fields = new Map();
+    for (const field of value.split(',')) {
+        const at = field.indexOf('=');
+        fields.set((at < 0 ? field : field.slice(0, at)).toLowerCase(), at < 0 ? '' : field.slice(at + 1));
+    }
+    if (fields.get('type') !== 'cache')
+        return undefined;
+    const target = fields.get('target') ?? fields.get('dst') ?? fields.get('destination');
+    if (!target)
+        return undefined;
+    // BuildKit's own default: a cache mount without an id is keyed by its cleaned target path.
+    const id = fields.get('id') || cleanPath(target);
+    return { id, target: cleanPath(target), uid: fields.get('uid'), gid: fields.get('gid'), mode: fields.get('mode'), from: fields.get('from') };
+}
+/** A request names a mount by its id, or by its target when it gives no id. */
+function matchCacheMounts(requests, mounts) {
+    const result = { plans: [], unused: [], unsupported: [] };
+    for (const request of requests) {
+        const mount = mounts.find(m => (request.id ? m.id === request.id : m.target === request.target));
+        if (!mount)
+            result.unused.push(request);
+        else if (mount.from)
+            result.unsupported.push({ request, reason: `its mount is based on '${mount.from}' (from=), which this action cannot fill from outside the build` });
+        else if (!result.plans.some(plan => plan.id === mount.id))
+            result.plans.push({ id: mount.id, file: mountArchiveName(mount.id), mount });
+    }
+    return result;
+}
+/** Without a Dockerfile to read (a remote context), each request is taken as it is written. */
+function plansWithoutDockerfile(requests) {
+    return requests.map(request => {
+        const id = request.id ?? request.target;
+        return { id, file: mountArchiveName(id), mount: { id, target: request.target ?? `/${id}` } };
+    });
+}
+/** A file name that is safe whatever the id holds, readable where the id allows, and unique by hash. */
+function mountArchiveName(id) {
+    const readable = id.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 40);
+    return `${readable || 'mount'}-${sha256(id).slice(0, 8)}.tar`;
+}
+/** The --mount flag that reaches the same BuildKit cache as the user's RUN step, mounted at `at`. */
+function sameCacheMountFlag(mount, at) {
+    const fields = ['type=cache', `id=${mount.id}`, `target=${at}`, 'sharing=locked'];
+    // uid, gid and mode shape the mount's base directory, which is part of the cache's identity.
+    if (mount.uid !== undefined)
+        fields.push(`uid=${mount.uid}`);
+    if (mount.gid !== undefined)
+        fields.push(`gid=${mount.gid}`);
+    if (mount.mode !== undefined)
+        fields.push(`mode=${mount.mode}`);
+    return `--mount=${fields.join(',')}`;
+}
+const SAVED_MOUNTS_CONTEXT = 'buildx-cache-action-mounts';
+/** Changes every run, so the generated RUN steps are never answered from the layer cache. */
+const RUN_NONCE_ARG = 'BUILDX_CACHE_ACTION_RUN';
+/** One build that unpacks every saved archive into its cache mount before the user's build. */
+function injectDockerfile(image, plans) {
+    const steps = plans.map((plan, i) => {
+        const at = `/buildx-cache-action/mount-${i}`;
+        return [
+            `RUN ${sameCacheMountFlag(plan.mount, at)} \\`,
+            `    --mount=type=bind,from=${SAVED_MOUNTS_CONTEXT},target=/buildx-cache-action/saved \\`,
+            `    echo "$${RUN_NONCE_ARG}" > /dev/null && tar -xf /buildx-cache-action/saved/${plan.file} -C ${at}`
+        ].join('\n');
+    });
+    return [`FROM ${image}`, `ARG ${RUN_NONCE_ARG}`, ...steps].join('\n') + '\n';
+}
+/** A build whose tar output is the contents of one cache mount, owners and modes included. */
+function extractDockerfile(image, plan) {
+    const at = '/buildx-cache-action/mount';
+    return [
+        `FROM ${image} AS copy`,
+        `ARG ${RUN_NONCE_ARG}`,
+        `RUN ${sameCacheMountFlag(plan.mount, at)} \\`,
+        `    echo "$${RUN_NONCE_ARG}" > /dev/null && mkdir -p /buildx-cache-action/out && cp -a ${at}/. /buildx-cache-action/out/`,
+        'FROM scratch',
+        'COPY --from=copy /buildx-cache-action/out/ /'
+    ].join('\n') + '\n';
+}
+function injectBuildArgs(plan, savedDir) {
+    return [...mountBuildCommon(plan), '--build-context', `${SAVED_MOUNTS_CONTEXT}=${savedDir}`, '--output', 'type=cacheonly', plan.contextDir];
+}
+function extractBuildArgs(plan, archive) {
+    return [...mountBuildCommon(plan), '--output', `type=tar,dest=${archive}`, plan.contextDir];
+}
+function mountBuildCommon(plan) {
+    const args = ['buildx', 'build', '--builder', plan.builder, '--progress=plain', '--provenance=false', '--build-arg', `${RUN_NONCE_ARG}=${plan.nonce}`];
+    if (plan.namespaceArg)
+        args.push('--build-arg', plan.namespaceArg);
+    for (const context of plan.imageContexts)
+        args.push('--build-context', context);
+    return args;
+}
+/** The user's build contexts whose name is the helper image, e.g. `busybox:1.36=oci-layout://...`. */
+function contextsForImage(buildContexts, image) {
+    return buildContexts.filter(context => context.slice(0, context.indexOf('=')) === image);
+}
+function cacheNamespaceArg(buildArgs) {
+    return buildArgs.find(arg => arg.startsWith('BUILDKIT_CACHE_MOUNT_NS='));
+}
+
 ;// CONCATENATED MODULE: ./src/input-lists.ts
 /**
  * Splits a list input the way the docker actions do: one item per line, and commas also separate
@@ -100100,12 +100274,14 @@ function formatSeconds(ms) {
 
 
 
+
 class InputError extends Error {
     constructor(input, value, accepted) {
         super(`Input '${input}' has an invalid value '${value}': ${accepted}`);
         this.name = 'InputError';
     }
 }
+const DEFAULT_CACHE_MOUNTS_IMAGE = 'busybox:1.36';
 const CACHE_MODES = ['max', 'min', 'off'];
 const DRIVERS = ['docker-container', 'remote'];
 const ARG_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
@@ -100139,7 +100315,9 @@ function parseInputs(read, workspace) {
         cachePath: read(Input.CachePath).trim(),
         cacheKey: parseCacheKey(read(Input.CacheKey).trim()),
         cacheSave: bool(Input.CacheSave, true),
-        cacheMaxSize: parseMaxSize(read(Input.CacheMaxSize).trim())
+        cacheMaxSize: parseMaxSize(read(Input.CacheMaxSize).trim()),
+        cacheMounts: parseCacheMounts(list(Input.CacheMounts, false)),
+        cacheMountsImage: parseImage(Input.CacheMountsImage, read(Input.CacheMountsImage).trim() || DEFAULT_CACHE_MOUNTS_IMAGE)
     };
     checkCombinations(inputs);
     return inputs;
@@ -100229,7 +100407,29 @@ function parseMaxSize(value) {
     }
     return bytes;
 }
+function parseCacheMounts(items) {
+    const requests = [];
+    for (const item of items) {
+        const request = parseCacheMountRequest(item);
+        if (typeof request === 'string') {
+            throw new InputError(Input.CacheMounts, item, `${request}; expected one mount per line: an id, a target path, or id=...,target=...`);
+        }
+        const name = request.id ?? request.target;
+        if (requests.some(other => (other.id ?? other.target) === name))
+            throw new InputError(Input.CacheMounts, item, 'each mount may be listed once');
+        requests.push(request);
+    }
+    return requests;
+}
+function parseImage(name, value) {
+    if (/^[a-z0-9][\w.\-/:@]*$/i.test(value))
+        return value;
+    throw new InputError(name, value, 'expected an image reference such as busybox:1.36');
+}
 function checkCombinations(inputs) {
+    if (inputs.cacheMounts.length > 0 && inputs.cacheMode === 'off') {
+        throw new InputError(Input.CacheMounts, inputs.cacheMounts.map(m => m.text).join(', '), "cache mounts travel inside the cache, so they need cache-mode 'max' or 'min', not 'off'");
+    }
     if (inputs.driver === 'remote' && inputs.endpoint === '') {
         throw new InputError(Input.Endpoint, '', "driver 'remote' needs an endpoint such as tcp://buildkitd:1234");
     }
@@ -100239,6 +100439,126 @@ function checkCombinations(inputs) {
     if (inputs.load && inputs.platforms.length > 1) {
         throw new InputError(Input.Platforms, inputs.platforms.join(','), "'load' can import one platform only into the Docker engine; build one platform or drop 'load'");
     }
+}
+
+;// CONCATENATED MODULE: ./src/mount-transfer.ts
+
+
+
+
+
+
+
+/** Which of the requested mounts this Dockerfile uses; the rest are named in a warning. */
+async function planCacheMounts(inputs, warn) {
+    if (inputs.cacheMounts.length === 0)
+        return [];
+    if (!inputs.file) {
+        warn('cache-mounts: the Dockerfile of a remote context cannot be read, so the mounts are taken as written and not checked');
+        return plansWithoutDockerfile(inputs.cacheMounts);
+    }
+    const match = matchCacheMounts(inputs.cacheMounts, findCacheMounts(await promises_namespaceObject.readFile(inputs.file, 'utf8')));
+    if (match.unused.length > 0) {
+        const names = match.unused.map(request => `'${request.text}'`).join(', ');
+        warn(`cache-mounts: ${names} ${match.unused.length === 1 ? 'is' : 'are'} not used by any RUN --mount=type=cache in ${external_node_path_namespaceObject.basename(inputs.file)}; ignored`);
+    }
+    for (const { request, reason } of match.unsupported)
+        warn(`cache-mounts: '${request.text}' is skipped: ${reason}`);
+    return match.plans;
+}
+/** Unpacks every archive the restored cache holds into the builder's cache mounts. */
+async function injectMounts(plans, cacheDir, context, warn) {
+    const savedDir = cacheDir ? external_node_path_namespaceObject.join(cacheDir, MOUNTS_DIR) : undefined;
+    const reports = [];
+    for (const plan of plans)
+        reports.push({ id: plan.id, outcome: 'none', restoredBytes: savedDir ? await fileSize(external_node_path_namespaceObject.join(savedDir, plan.file)) : undefined });
+    const restorable = plans.filter((_, i) => reports[i].restoredBytes !== undefined);
+    if (restorable.length === 0 || !savedDir)
+        return reports;
+    const build = await mountBuild(context, 'inject', injectDockerfile(context.inputs.cacheMountsImage, restorable));
+    const result = await exec_run('docker', injectBuildArgs(build, savedDir), { silent: true });
+    if (result.exitCode !== 0) {
+        warn(`cache-mounts: could not restore the mounts into the builder (${lastLines(result.stderr)}); the build starts with empty cache mounts`);
+        for (const report of reports)
+            report.restoredBytes = undefined;
+    }
+    await promises_namespaceObject.rm(build.contextDir, { recursive: true, force: true });
+    return reports;
+}
+/** Copies each mount's contents next to the new layer cache, within cache-max-size. */
+async function saveMounts(plans, reports, options, context, warn) {
+    const target = external_node_path_namespaceObject.join(options.exportDir, MOUNTS_DIR);
+    await promises_namespaceObject.mkdir(target, { recursive: true });
+    await Promise.all(plans.map((plan, i) => saveMount(plan, reports[i], options, context, warn)));
+    let budget = options.budget;
+    for (const [i, plan] of plans.entries()) {
+        const bytes = await fileSize(external_node_path_namespaceObject.join(target, plan.file));
+        reports[i].savedBytes = bytes;
+        if (bytes === undefined || budget === undefined)
+            continue;
+        if (bytes <= budget) {
+            budget -= bytes;
+            continue;
+        }
+        await promises_namespaceObject.rm(external_node_path_namespaceObject.join(target, plan.file), { force: true });
+        reports[i] = { ...reports[i], outcome: 'skipped', savedBytes: undefined, note: `${formatBytes(bytes)} does not fit in cache-max-size` };
+        warn(`cache-mounts: '${plan.id}' holds ${formatBytes(bytes)}, more than cache-max-size leaves after the layer cache (${formatBytes(Math.max(budget, 0))}); it is not saved`);
+    }
+}
+async function saveMount(plan, report, options, context, warn) {
+    const saved = external_node_path_namespaceObject.join(options.cacheDir, MOUNTS_DIR, plan.file);
+    const archive = external_node_path_namespaceObject.join(options.exportDir, MOUNTS_DIR, plan.file);
+    if (options.nothingRan && report.restoredBytes !== undefined) {
+        // Same filesystem as the export: a hard link moves no bytes.
+        await promises_namespaceObject.link(saved, archive).catch(() => promises_namespaceObject.copyFile(saved, archive));
+        report.outcome = 'kept';
+        return;
+    }
+    const build = await mountBuild(context, `extract-${plan.file}`, extractDockerfile(context.inputs.cacheMountsImage, plan));
+    const result = await exec_run('docker', extractBuildArgs(build, archive), { silent: true });
+    await promises_namespaceObject.rm(build.contextDir, { recursive: true, force: true });
+    if (result.exitCode === 0) {
+        report.outcome = 'extracted';
+        return;
+    }
+    await promises_namespaceObject.rm(archive, { force: true });
+    const keep = report.restoredBytes !== undefined;
+    if (keep)
+        await promises_namespaceObject.copyFile(saved, archive);
+    report.outcome = keep ? 'kept' : 'failed';
+    report.note = 'could not be read back from the builder';
+    warn(`cache-mounts: could not read '${plan.id}' back from the builder (${lastLines(result.stderr)}); ${keep ? 'the restored contents are kept' : 'it is not saved'}`);
+}
+/** Hashes of the mount archives, for the content key: a changed mount is a changed cache. */
+async function mountDigests(exportDir, plans) {
+    const parts = {};
+    for (const plan of plans) {
+        const archive = external_node_path_namespaceObject.join(exportDir, MOUNTS_DIR, plan.file);
+        if ((await fileSize(archive)) !== undefined)
+            parts[`mount:${plan.id}`] = await fileSha256(archive);
+    }
+    return parts;
+}
+async function mountBuild(context, name, dockerfile) {
+    const contextDir = await promises_namespaceObject.mkdtemp(external_node_path_namespaceObject.join(context.temp, `buildx-cache-action-${name}-`));
+    await promises_namespaceObject.writeFile(external_node_path_namespaceObject.join(contextDir, 'Dockerfile'), dockerfile);
+    return {
+        builder: context.builder,
+        contextDir,
+        nonce: (0,external_node_crypto_.randomUUID)(),
+        imageContexts: contextsForImage(context.inputs.buildContexts, context.inputs.cacheMountsImage),
+        namespaceArg: cacheNamespaceArg(context.inputs.buildArgs)
+    };
+}
+async function fileSize(file) {
+    const stat = await promises_namespaceObject.stat(file).catch(() => undefined);
+    return stat?.isFile() ? stat.size : undefined;
+}
+async function fileSha256(file) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(file))
+        hash.update(chunk);
+    return hash.digest('hex');
 }
 
 ;// CONCATENATED MODULE: ./src/outputs.ts
@@ -100253,6 +100573,18 @@ function setOutputs(build, cache) {
     setOutput(Output.CacheSize, cache.newBytes !== undefined ? String(cache.newBytes) : '');
     setOutput(Output.CachedSteps, String(build?.progress.cachedSteps ?? 0));
     setOutput(Output.TotalSteps, String(build?.progress.totalSteps ?? 0));
+    setOutput(Output.CacheMounts, JSON.stringify((cache.mounts ?? []).map(mountOutput)));
+}
+/** Per mount: whether it came back from the cache, and what it holds now. */
+function mountOutput(mount) {
+    return {
+        id: mount.id,
+        restored: mount.restoredBytes !== undefined,
+        'restored-bytes': mount.restoredBytes ?? 0,
+        saved: mount.savedBytes !== undefined,
+        bytes: mount.savedBytes ?? 0,
+        outcome: mount.outcome
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/report.ts
@@ -100337,6 +100669,7 @@ function loadRunState() {
 
 
 
+
 async function main() {
     const runner = runnerInfo();
     const inputs = readInputs(runner.workspace);
@@ -100355,6 +100688,7 @@ async function main() {
         info(`docker ${versions.docker}; ${versions.buildx}`);
         return versions;
     });
+    const mountPlans = await planCacheMounts(inputs, warn);
     const setup = await prepareCache(inputs, runner, warn);
     state.builder = builderName(process.env.GITHUB_RUN_ID ?? 'local', process.env.GITHUB_RUN_ATTEMPT ?? '1');
     saveRunState(state);
@@ -100369,11 +100703,17 @@ async function main() {
         setFailed(`could not create the ${inputs.driver} builder: ${boot.error}`);
         return;
     }
+    const mounts = { inputs, builder: state.builder, temp: runner.temp };
+    if (setup && mountPlans.length > 0) {
+        report.mounts = await phase(report.phases, 'Restore cache mounts', () => injectMounts(mountPlans, restored.key ? setup.dir : undefined, mounts, warn));
+    }
     const build = await buildWithCache(inputs, state, setup, restored);
     state.buildSucceeded = build.succeeded;
-    await describeNewCache(state, setup, build, warn);
+    if (setup && build.succeeded && report.mounts)
+        await phase(report.phases, 'Save cache mounts', () => carryMounts(state, setup, mountPlans, build, mounts, warn));
+    await describeNewCache(state, setup, build, mountPlans, warn);
     saveRunState(state);
-    setOutputs(build, { hit: report.restore?.hit ?? 'miss', restoredKey: state.restoredKey, newBytes: report.newCache?.bytes });
+    setOutputs(build, { hit: report.restore?.hit ?? 'miss', restoredKey: state.restoredKey, newBytes: report.newCache?.bytes, mounts: report.mounts });
     if (!build.succeeded)
         setFailed(`docker buildx build failed:\n${build.error}`);
 }
@@ -100412,8 +100752,15 @@ async function buildWithCache(inputs, state, setup, restored) {
     report.build = { succeeded: build.succeeded, cachedSteps: progress.cachedSteps, totalSteps: progress.totalSteps, stepsRun: progress.stepsRun, error: build.error, cacheImportMs: progress.cacheImportMs, cacheExportMs: progress.cacheExportMs };
     return build;
 }
+/** Puts the mounts' contents next to the new layer export, so one save carries both. */
+async function carryMounts(state, setup, plans, build, context, warn) {
+    const layerBytes = await directorySize(setup.exportDir);
+    const budget = state.cacheMaxSize === undefined ? undefined : state.cacheMaxSize - layerBytes;
+    const nothingRan = build.progress.stepsRun.length === 0;
+    await saveMounts(plans, state.report.mounts, { nothingRan, cacheDir: setup.dir, exportDir: setup.exportDir, budget }, context, warn);
+}
 /** Names the new export by its content now, so outputs can say whether anything changed. */
-async function describeNewCache(state, setup, build, warn) {
+async function describeNewCache(state, setup, build, plans, warn) {
     if (!setup || !build.succeeded)
         return;
     const check = await checkLocalCache(setup.exportDir);
@@ -100422,7 +100769,7 @@ async function describeNewCache(state, setup, build, warn) {
         return;
     }
     const bytes = await directorySize(setup.exportDir);
-    state.newKey = contentKey(setup.prefix, check.index);
+    state.newKey = contentKey(setup.prefix, check.index, await mountDigests(setup.exportDir, plans));
     const overLimit = state.cacheMaxSize !== undefined && bytes > state.cacheMaxSize ? state.cacheMaxSize : undefined;
     state.report.newCache = { key: state.newKey, bytes, overLimit };
     if (state.report.restore)

@@ -42102,6 +42102,8 @@ var Input;
     Input["CacheKey"] = "cache-key";
     Input["CacheSave"] = "cache-save";
     Input["CacheMaxSize"] = "cache-max-size";
+    Input["CacheMounts"] = "cache-mounts";
+    Input["CacheMountsImage"] = "cache-mounts-image";
 })(Input || (Input = {}));
 var Output;
 (function (Output) {
@@ -42113,6 +42115,7 @@ var Output;
     Output["CacheSize"] = "cache-size";
     Output["CachedSteps"] = "cached-steps";
     Output["TotalSteps"] = "total-steps";
+    Output["CacheMounts"] = "cache-mounts";
 })(Output || (Output = {}));
 const ACTION_NAME = 'buildx-cache-action';
 /** Written into the cache directory; carries what the next run needs to know about this cache. */
@@ -99134,7 +99137,7 @@ function loadRunState() {
 
 /** The job summary as markdown: the verdict first, then what was moved, then where the time went. */
 function renderSummary(report) {
-    const sections = [headline(report), factsTable(report), phaseTable(report), warnings(report), stepsRun(report)];
+    const sections = [headline(report), factsTable(report), mountTable(report), phaseTable(report), warnings(report), stepsRun(report)];
     return sections.filter(section => section !== '').join('\n\n') + '\n';
 }
 function headline(report) {
@@ -99207,6 +99210,28 @@ function saveText(report) {
             return 'skipped: the cache did not change (0 B uploaded)';
         default:
             return `${save.status === 'disabled' ? 'skipped' : 'not saved'}${save.note ? `: ${plain(save.note)}` : ''} (0 B uploaded)`;
+    }
+}
+function mountTable(report) {
+    if (!report.mounts || report.mounts.length === 0)
+        return '';
+    const rows = report.mounts.map(mount => `| ${code(mount.id)} | ${mount.restoredBytes !== undefined ? formatBytes(mount.restoredBytes) : 'no (empty mount)'} | ${mountAfterText(mount)} |`);
+    return ['| Cache mount | Restored into the builder | Stored with the new cache |', '|---|---|---|', ...rows].join('\n');
+}
+function mountAfterText(mount) {
+    const size = mount.savedBytes !== undefined ? `${formatBytes(mount.savedBytes)}, ` : '';
+    const note = mount.note ? ` (${plain(mount.note)})` : '';
+    switch (mount.outcome) {
+        case 'extracted':
+            return `${size}read back after the build${note}`;
+        case 'kept':
+            return `${size}unchanged: every step came from the cache${note}`;
+        case 'skipped':
+            return `not saved${note}`;
+        case 'failed':
+            return `not saved: ${plain(mount.note ?? 'could not be read back')}`;
+        default:
+            return 'nothing (no successful build)';
     }
 }
 function phaseTable(report) {

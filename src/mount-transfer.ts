@@ -1,0 +1,148 @@
+import { createHash, randomUUID } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import * as fs from 'node:fs/promises'
+import * as path from 'node:path'
+import {
+  cacheNamespaceArg,
+  contextsForImage,
+  extractBuildArgs,
+  extractDockerfile,
+  findCacheMounts,
+  injectBuildArgs,
+  injectDockerfile,
+  matchCacheMounts,
+  MOUNTS_DIR,
+  plansWithoutDockerfile,
+  type CacheMountPlan,
+  type MountBuildPlan
+} from './cache-mounts.js'
+import { lastLines, run } from './exec.js'
+import type { ActionInputs } from './inputs.js'
+import type { MountReport, Warn } from './report.js'
+import { formatBytes } from './units.js'
+
+/** Which of the requested mounts this Dockerfile uses; the rest are named in a warning. */
+export async function planCacheMounts(inputs: ActionInputs, warn: Warn): Promise<CacheMountPlan[]> {
+  if (inputs.cacheMounts.length === 0) return []
+  if (!inputs.file) {
+    warn('cache-mounts: the Dockerfile of a remote context cannot be read, so the mounts are taken as written and not checked')
+    return plansWithoutDockerfile(inputs.cacheMounts)
+  }
+  const match = matchCacheMounts(inputs.cacheMounts, findCacheMounts(await fs.readFile(inputs.file, 'utf8')))
+  if (match.unused.length > 0) {
+    const names = match.unused.map(request => `'${request.text}'`).join(', ')
+    warn(`cache-mounts: ${names} ${match.unused.length === 1 ? 'is' : 'are'} not used by any RUN --mount=type=cache in ${path.basename(inputs.file)}; ignored`)
+  }
+  for (const { request, reason } of match.unsupported) warn(`cache-mounts: '${request.text}' is skipped: ${reason}`)
+  return match.plans
+}
+
+export interface MountContext {
+  inputs: ActionInputs
+  builder: string
+  /** Where the generated Dockerfiles are written. */
+  temp: string
+}
+
+/** Unpacks every archive the restored cache holds into the builder's cache mounts. */
+export async function injectMounts(plans: CacheMountPlan[], cacheDir: string | undefined, context: MountContext, warn: Warn): Promise<MountReport[]> {
+  const savedDir = cacheDir ? path.join(cacheDir, MOUNTS_DIR) : undefined
+  const reports: MountReport[] = []
+  for (const plan of plans) reports.push({ id: plan.id, outcome: 'none', restoredBytes: savedDir ? await fileSize(path.join(savedDir, plan.file)) : undefined })
+  const restorable = plans.filter((_, i) => reports[i].restoredBytes !== undefined)
+  if (restorable.length === 0 || !savedDir) return reports
+  const build = await mountBuild(context, 'inject', injectDockerfile(context.inputs.cacheMountsImage, restorable))
+  const result = await run('docker', injectBuildArgs(build, savedDir), { silent: true })
+  if (result.exitCode !== 0) {
+    warn(`cache-mounts: could not restore the mounts into the builder (${lastLines(result.stderr)}); the build starts with empty cache mounts`)
+    for (const report of reports) report.restoredBytes = undefined
+  }
+  await fs.rm(build.contextDir, { recursive: true, force: true })
+  return reports
+}
+
+export interface SaveMountsOptions {
+  /** Every step came from the layer cache, so no restored mount can have changed: its archive is kept as it is. */
+  nothingRan: boolean
+  cacheDir: string
+  exportDir: string
+  /** Bytes the layer cache already takes of cache-max-size; undefined when there is no limit. */
+  budget?: number
+}
+
+/** Copies each mount's contents next to the new layer cache, within cache-max-size. */
+export async function saveMounts(plans: CacheMountPlan[], reports: MountReport[], options: SaveMountsOptions, context: MountContext, warn: Warn): Promise<void> {
+  const target = path.join(options.exportDir, MOUNTS_DIR)
+  await fs.mkdir(target, { recursive: true })
+  await Promise.all(plans.map((plan, i) => saveMount(plan, reports[i], options, context, warn)))
+  let budget = options.budget
+  for (const [i, plan] of plans.entries()) {
+    const bytes = await fileSize(path.join(target, plan.file))
+    reports[i].savedBytes = bytes
+    if (bytes === undefined || budget === undefined) continue
+    if (bytes <= budget) {
+      budget -= bytes
+      continue
+    }
+    await fs.rm(path.join(target, plan.file), { force: true })
+    reports[i] = { ...reports[i], outcome: 'skipped', savedBytes: undefined, note: `${formatBytes(bytes)} does not fit in cache-max-size` }
+    warn(`cache-mounts: '${plan.id}' holds ${formatBytes(bytes)}, more than cache-max-size leaves after the layer cache (${formatBytes(Math.max(budget, 0))}); it is not saved`)
+  }
+}
+
+async function saveMount(plan: CacheMountPlan, report: MountReport, options: SaveMountsOptions, context: MountContext, warn: Warn): Promise<void> {
+  const saved = path.join(options.cacheDir, MOUNTS_DIR, plan.file)
+  const archive = path.join(options.exportDir, MOUNTS_DIR, plan.file)
+  if (options.nothingRan && report.restoredBytes !== undefined) {
+    // Same filesystem as the export: a hard link moves no bytes.
+    await fs.link(saved, archive).catch(() => fs.copyFile(saved, archive))
+    report.outcome = 'kept'
+    return
+  }
+  const build = await mountBuild(context, `extract-${plan.file}`, extractDockerfile(context.inputs.cacheMountsImage, plan))
+  const result = await run('docker', extractBuildArgs(build, archive), { silent: true })
+  await fs.rm(build.contextDir, { recursive: true, force: true })
+  if (result.exitCode === 0) {
+    report.outcome = 'extracted'
+    return
+  }
+  await fs.rm(archive, { force: true })
+  const keep = report.restoredBytes !== undefined
+  if (keep) await fs.copyFile(saved, archive)
+  report.outcome = keep ? 'kept' : 'failed'
+  report.note = 'could not be read back from the builder'
+  warn(`cache-mounts: could not read '${plan.id}' back from the builder (${lastLines(result.stderr)}); ${keep ? 'the restored contents are kept' : 'it is not saved'}`)
+}
+
+/** Hashes of the mount archives, for the content key: a changed mount is a changed cache. */
+export async function mountDigests(exportDir: string, plans: CacheMountPlan[]): Promise<Record<string, string>> {
+  const parts: Record<string, string> = {}
+  for (const plan of plans) {
+    const archive = path.join(exportDir, MOUNTS_DIR, plan.file)
+    if ((await fileSize(archive)) !== undefined) parts[`mount:${plan.id}`] = await fileSha256(archive)
+  }
+  return parts
+}
+
+async function mountBuild(context: MountContext, name: string, dockerfile: string): Promise<MountBuildPlan> {
+  const contextDir = await fs.mkdtemp(path.join(context.temp, `buildx-cache-action-${name}-`))
+  await fs.writeFile(path.join(contextDir, 'Dockerfile'), dockerfile)
+  return {
+    builder: context.builder,
+    contextDir,
+    nonce: randomUUID(),
+    imageContexts: contextsForImage(context.inputs.buildContexts, context.inputs.cacheMountsImage),
+    namespaceArg: cacheNamespaceArg(context.inputs.buildArgs)
+  }
+}
+
+async function fileSize(file: string): Promise<number | undefined> {
+  const stat = await fs.stat(file).catch(() => undefined)
+  return stat?.isFile() ? stat.size : undefined
+}
+
+async function fileSha256(file: string): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}
