@@ -1,5 +1,5 @@
 import * as fs from 'node:fs/promises'
-import { buildArgs, secretEnv, type BuildPlan } from './buildx-args.js'
+import { buildArgs, cacheExportArgs, secretEnv, type BuildPlan } from './buildx-args.js'
 import { run } from './exec.js'
 import type { ActionInputs } from './inputs.js'
 import { ProgressTally, type ProgressSummary } from './progress.js'
@@ -33,6 +33,20 @@ export async function runBuild(inputs: ActionInputs, plan: BuildPlan): Promise<B
   }
   if (!outcome.succeeded) outcome.error = buildError(result.stderr, outcome.progress)
   return outcome
+}
+
+export interface ExportOutcome {
+  succeeded: boolean
+  progress: ProgressSummary
+  error?: string
+}
+
+/** Runs the finished build once more, only to export its cache (see cacheExportArgs). */
+export async function runCacheExport(inputs: ActionInputs, plan: Omit<BuildPlan, 'metadataFile' | 'iidFile'>): Promise<ExportOutcome> {
+  const tally = new ProgressTally()
+  const result = await run('docker', cacheExportArgs(inputs, plan), { env: secretEnv(inputs), onStderr: chunk => tally.write(chunk) })
+  const progress = tally.summary()
+  return { succeeded: result.exitCode === 0, progress, error: result.exitCode === 0 ? undefined : buildError(result.stderr, progress) }
 }
 
 /** buildx ends a failed build with "ERROR: failed to solve: ..."; that line says it best. */

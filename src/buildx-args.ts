@@ -30,6 +30,27 @@ export function builderRemoveArgs(name: string): string[] {
   return ['buildx', 'rm', name]
 }
 
+/**
+ * The same build again, only to export its cache: every step is answered by the builder that just
+ * ran it. No image goes anywhere, and no-cache / pull are dropped, or the steps would run again.
+ */
+export function cacheExportArgs(inputs: ActionInputs, plan: Omit<BuildPlan, 'metadataFile' | 'iidFile'>): string[] {
+  const exportOnly: ActionInputs = { ...inputs, tags: [], noCache: false, pull: false, push: false, load: false }
+  return [
+    'buildx',
+    'build',
+    '--builder',
+    plan.builder,
+    '--progress=plain',
+    ...sourceArgs(exportOnly),
+    ...secretArgs(exportOnly),
+    ...cacheArgs(exportOnly, plan),
+    '--output',
+    'type=cacheonly',
+    inputs.context
+  ]
+}
+
 export function buildArgs(inputs: ActionInputs, plan: BuildPlan): string[] {
   return [
     'buildx',
@@ -72,7 +93,7 @@ export function secretEnv(inputs: ActionInputs): Record<string, string> {
   return Object.fromEntries(inputs.secrets.map((secret, index) => [`${SECRET_ENV_PREFIX}${index}`, secret.value]))
 }
 
-function cacheArgs(inputs: ActionInputs, plan: BuildPlan): string[] {
+function cacheArgs(inputs: ActionInputs, plan: Pick<BuildPlan, 'cacheFrom' | 'cacheTo' | 'exportMode'>): string[] {
   const args: string[] = []
   if (plan.cacheFrom && !inputs.noCache) args.push('--cache-from', `type=local,src=${plan.cacheFrom}`)
   if (plan.cacheTo) args.push('--cache-to', `type=local,dest=${plan.cacheTo},mode=${plan.exportMode}`)

@@ -1,6 +1,6 @@
 import * as path from 'node:path'
 import * as core from '@actions/core'
-import { runBuild, type BuildOutcome } from './build.js'
+import { runBuild, runCacheExport, type BuildOutcome } from './build.js'
 import { bootBuilder, builderName, checkToolchain } from './builder.js'
 import { installBuildx } from './buildx-install.js'
 import { chooseExportMode } from './cache-meta.js'
@@ -11,7 +11,8 @@ import { checkLocalCache, directorySize } from './local-cache.js'
 import { injectMounts, mountDigests, planCacheMounts, saveMounts, type MountContext } from './mount-transfer.js'
 import type { CacheMountPlan } from './cache-mounts.js'
 import { setOutputs } from './outputs.js'
-import { emptyReport, warner, type Warn } from './report.js'
+import { emptyReport, warner, type MountReport, type Warn } from './report.js'
+import { allFromCache } from './progress.js'
 import { phase, reportPhase, runnerInfo } from './runner.js'
 import { saveRunState, type RunState } from './state.js'
 
@@ -85,32 +86,65 @@ async function buildWithCache(inputs: ActionInputs, state: RunState, setup: Cach
   const mode = inputs.cacheMode === 'off' ? undefined : chooseExportMode(inputs.cacheMode, inputs.cacheMaxSize, restored.meta)
   report.exportMode = mode?.mode
   report.modeFallback = mode?.fallback
+  // With a restored cache, the export waits until the build shows that something ran: a build that
+  // took every step from the restored cache would only write that same cache out again, which is
+  // most of a warm build's time. When something did run, a second pass exports from the builder.
+  const deferExport = setup !== undefined && restored.key !== undefined && !inputs.noCache
+  const plan = {
+    builder: state.builder!,
+    cacheFrom: restored.key ? setup?.dir : undefined,
+    cacheTo: deferExport ? undefined : setup?.exportDir,
+    exportMode: mode?.mode ?? 'max'
+  }
   const build = await phase(report.phases, 'Build', () =>
     runBuild(inputs, {
-      builder: state.builder!,
+      ...plan,
       metadataFile: path.join(process.env.RUNNER_TEMP ?? '.', `${state.builder}-metadata.json`),
-      iidFile: path.join(process.env.RUNNER_TEMP ?? '.', `${state.builder}-iid`),
-      cacheFrom: restored.key ? setup?.dir : undefined,
-      cacheTo: setup?.exportDir,
-      exportMode: mode?.mode ?? 'max'
+      iidFile: path.join(process.env.RUNNER_TEMP ?? '.', `${state.builder}-iid`)
     })
   )
   const { progress } = build
   report.build = { succeeded: build.succeeded, cachedSteps: progress.cachedSteps, totalSteps: progress.totalSteps, stepsRun: progress.stepsRun, error: build.error, cacheImportMs: progress.cacheImportMs, cacheExportMs: progress.cacheExportMs }
+  if (deferExport && build.succeeded) {
+    if (allFromCache(progress)) state.cacheReused = true
+    else await phase(report.phases, 'Export cache', () => exportCache(inputs, state, { ...plan, cacheTo: setup.exportDir }))
+  }
   return build
+}
+
+async function exportCache(inputs: ActionInputs, state: RunState, plan: Parameters<typeof runCacheExport>[1]): Promise<void> {
+  const exported = await runCacheExport(inputs, plan)
+  state.report.build!.cacheExportMs = exported.progress.cacheExportMs
+  if (!exported.succeeded) warner(state.report, core.warning)(`exporting the cache failed (${exported.error}); the previous cache is kept`)
 }
 
 /** Puts the mounts' contents next to the new layer export, so one save carries both. */
 async function carryMounts(state: RunState, setup: CacheSetup, plans: CacheMountPlan[], build: BuildOutcome, context: MountContext, warn: Warn): Promise<void> {
+  if (state.cacheReused) {
+    for (const mount of state.report.mounts!) keepRestoredMount(mount)
+    return
+  }
   const layerBytes = await directorySize(setup.exportDir)
   const budget = state.cacheMaxSize === undefined ? undefined : state.cacheMaxSize - layerBytes
   const nothingRan = build.progress.stepsRun.length === 0
   await saveMounts(plans, state.report.mounts!, { nothingRan, cacheDir: setup.dir, exportDir: setup.exportDir, budget }, context, warn)
 }
 
+function keepRestoredMount(mount: MountReport): void {
+  mount.outcome = mount.restoredBytes !== undefined ? 'kept' : 'none'
+  mount.savedBytes = mount.restoredBytes
+  if (mount.restoredBytes === undefined) mount.note = 'no step using it ran'
+}
+
 /** Names the new export by its content now, so outputs can say whether anything changed. */
 async function describeNewCache(state: RunState, setup: CacheSetup | undefined, build: BuildOutcome, plans: CacheMountPlan[], warn: Warn): Promise<void> {
   if (!setup || !build.succeeded) return
+  if (state.cacheReused) {
+    state.newKey = state.restoredKey
+    state.report.newCache = { key: state.newKey!, bytes: await directorySize(setup.dir) }
+    state.report.restore!.hit = 'exact'
+    return
+  }
   const check = await checkLocalCache(setup.exportDir)
   if (!check.ok) {
     warn(`the new cache export is incomplete (${check.reason}); it will not replace the previous cache`)

@@ -21,8 +21,8 @@ async function post(): Promise<void> {
   const warn = warner(report, core.warning)
   try {
     if (state.cacheDir && state.exportDir) {
-      const replaced = await phase(report.phases, 'Rotate cache', () => rotate(state))
-      await phase(report.phases, 'Save cache', () => save(state, replaced, warn))
+      const current = await phase(report.phases, 'Rotate cache', () => rotate(state))
+      await phase(report.phases, 'Save cache', () => save(state, current, warn))
     }
   } catch (error) {
     warn(`cache rotation or save failed: ${(error as Error).message}; the cache was left as it was`)
@@ -34,6 +34,10 @@ async function post(): Promise<void> {
 
 async function rotate(state: RunState): Promise<boolean> {
   const { cacheDir, exportDir, report } = state as Required<RunState>
+  if (state.cacheReused) {
+    report.rotation = { replaced: false, note: 'every step came from the restored cache, which is kept as it is (nothing exported)' }
+    return true
+  }
   const fresh = state.buildSucceeded ? await checkLocalCache(exportDir) : undefined
   const plan = planRotation(state.buildSucceeded, fresh)
   if (!plan.replace) {
@@ -54,10 +58,11 @@ async function rotate(state: RunState): Promise<boolean> {
   return true
 }
 
-async function save(state: RunState, replaced: boolean, warn: Warn): Promise<void> {
+/** `current`: the cache directory now holds this build's cache (a new export swapped in, or the restored one reused). */
+async function save(state: RunState, current: boolean, warn: Warn): Promise<void> {
   const { report } = state
   const key = state.newKey
-  if (!replaced || !key) {
+  if (!current || !key) {
     report.save = { status: 'not-saved', note: 'no new complete cache to save; the previous entry stays the newest' }
   } else if (!state.cacheSave) {
     report.save = { status: 'disabled', key, note: 'cache-save is false (restore only)' }

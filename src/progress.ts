@@ -76,3 +76,8 @@ function sumMs(vertices: Vertex[]): number | undefined {
   const timed = vertices.filter(v => v.ms !== undefined)
   return timed.length === 0 ? undefined : timed.reduce((total, v) => total + (v.ms ?? 0), 0)
 }
+
+/** Every Dockerfile step came from cache. Unknown progress (no steps recognised) never counts as that. */
+export function allFromCache(progress: ProgressSummary): boolean {
+  return progress.totalSteps > 0 && progress.cachedSteps === progress.totalSteps && progress.stepsRun.length === 0
+}

@@ -10,6 +10,8 @@ export interface RunState {
   keyPrefix?: string
   restoredKey?: string
   newKey?: string
+  /** Every step came from the restored cache, so it is this build's cache as it is: no export, no rotation. */
+  cacheReused?: boolean
   buildSucceeded: boolean
   cacheSave: boolean
   cacheMaxSize?: number

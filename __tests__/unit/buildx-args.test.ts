@@ -1,5 +1,6 @@
 import {
   buildArgs,
+  cacheExportArgs,
   builderBootstrapArgs,
   builderCreateArgs,
   builderRemoveArgs,
@@ -142,5 +143,30 @@ describe('buildArgs', () => {
 
   test('no secrets, no secret environment', () => {
     expect(secretEnv(ws.parse({}))).toEqual({})
+  })
+})
+
+describe('cacheExportArgs', () => {
+  test('the same build, every source kept, only exporting its cache: no tags, outputs, no-cache or pull', () => {
+    const inputs = ws.parse({
+      tags: 'ghcr.io/o/app:1',
+      labels: 'team=core',
+      'build-args': 'V=1',
+      'build-contexts': 'base=docker-image://alpine:3.20',
+      target: 'runtime',
+      platforms: 'linux/amd64',
+      secrets: 'tok=s3cr3t',
+      push: 'true',
+      'no-cache': 'true',
+      pull: 'true'
+    })
+    expect(argv(cacheExportArgs(inputs, { builder: 'b1', cacheFrom: CACHE, cacheTo: `${CACHE}-new`, exportMode: 'min' }))).toEqual([
+      'buildx', 'build', '--builder', 'b1', '--progress=plain',
+      ...FILE, '--label', 'team=core', '--build-arg', 'V=1', '--build-context', 'base=docker-image://alpine:3.20',
+      '--target', 'runtime', '--platform', 'linux/amd64',
+      '--secret', 'id=tok,env=BUILDX_CACHE_ACTION_SECRET_0',
+      '--cache-from', `type=local,src=${CACHE}`, '--cache-to', `type=local,dest=${CACHE}-new,mode=min`,
+      '--output', 'type=cacheonly', '.'
+    ])
   })
 })

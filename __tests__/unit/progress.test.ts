@@ -1,5 +1,5 @@
 import { buildError } from '../../src/build.js'
-import { ProgressTally, type ProgressSummary } from '../../src/progress.js'
+import { allFromCache, ProgressTally, type ProgressSummary } from '../../src/progress.js'
 
 /**
  * `docker buildx build --progress=plain` output of a warm partial build: two stages whose RUN
@@ -189,5 +189,18 @@ describe('buildError', () => {
     ['CRLF line ends', 'x\r\nERROR: failed to solve: boom\r\n', noProgress, 'ERROR: failed to solve: boom']
   ])('[%#] %s', (_name, stderr, progress, expected) => {
     expect(buildError(stderr, progress)).toBe(expected)
+  })
+})
+
+describe('allFromCache', () => {
+  const summary = (cachedSteps: number, totalSteps: number, stepsRun: string[] = []): ProgressSummary => ({ cachedSteps, totalSteps, stepsRun, errors: [] })
+
+  test.each<[string, ProgressSummary, boolean]>([
+    ['every step cached', summary(13, 13), true],
+    ['one step ran', summary(12, 13, ['[docs 2/2] RUN make']), false],
+    ['no recognised steps (another frontend): not assumed cached', summary(0, 0), false],
+    ['counts agree but a step is listed as run', summary(3, 3, ['[a 1/1] RUN x']), false]
+  ])('[%#] %s', (_name, progress, expected) => {
+    expect(allFromCache(progress)).toBe(expected)
   })
 })

@@ -41929,6 +41929,26 @@ function builderBootstrapArgs(name) {
 function buildx_args_builderRemoveArgs(name) {
     return ['buildx', 'rm', name];
 }
+/**
+ * The same build again, only to export its cache: every step is answered by the builder that just
+ * ran it. No image goes anywhere, and no-cache / pull are dropped, or the steps would run again.
+ */
+function cacheExportArgs(inputs, plan) {
+    const exportOnly = { ...inputs, tags: [], noCache: false, pull: false, push: false, load: false };
+    return [
+        'buildx',
+        'build',
+        '--builder',
+        plan.builder,
+        '--progress=plain',
+        ...sourceArgs(exportOnly),
+        ...secretArgs(exportOnly),
+        ...cacheArgs(exportOnly, plan),
+        '--output',
+        'type=cacheonly',
+        inputs.context
+    ];
+}
 function buildArgs(inputs, plan) {
     return [
         'buildx',
@@ -42077,6 +42097,10 @@ function sumMs(vertices) {
     const timed = vertices.filter(v => v.ms !== undefined);
     return timed.length === 0 ? undefined : timed.reduce((total, v) => total + (v.ms ?? 0), 0);
 }
+/** Every Dockerfile step came from cache. Unknown progress (no steps recognised) never counts as that. */
+function allFromCache(progress) {
+    return progress.totalSteps > 0 && progress.cachedSteps === progress.totalSteps && progress.stepsRun.length === 0;
+}
 
 ;// CONCATENATED MODULE: ./src/build.ts
 
@@ -42103,6 +42127,13 @@ async function runBuild(inputs, plan) {
     if (!outcome.succeeded)
         outcome.error = buildError(result.stderr, outcome.progress);
     return outcome;
+}
+/** Runs the finished build once more, only to export its cache (see cacheExportArgs). */
+async function runCacheExport(inputs, plan) {
+    const tally = new ProgressTally();
+    const result = await exec_run('docker', cacheExportArgs(inputs, plan), { env: secretEnv(inputs), onStderr: chunk => tally.write(chunk) });
+    const progress = tally.summary();
+    return { succeeded: result.exitCode === 0, progress, error: result.exitCode === 0 ? undefined : buildError(result.stderr, progress) };
 }
 /** buildx ends a failed build with "ERROR: failed to solve: ..."; that line says it best. */
 function buildError(stderr, progress) {
@@ -100670,6 +100701,7 @@ function loadRunState() {
 
 
 
+
 async function main() {
     const runner = runnerInfo();
     const inputs = readInputs(runner.workspace);
@@ -100740,29 +100772,65 @@ async function buildWithCache(inputs, state, setup, restored) {
     const mode = inputs.cacheMode === 'off' ? undefined : chooseExportMode(inputs.cacheMode, inputs.cacheMaxSize, restored.meta);
     report.exportMode = mode?.mode;
     report.modeFallback = mode?.fallback;
-    const build = await phase(report.phases, 'Build', () => runBuild(inputs, {
+    // With a restored cache, the export waits until the build shows that something ran: a build that
+    // took every step from the restored cache would only write that same cache out again, which is
+    // most of a warm build's time. When something did run, a second pass exports from the builder.
+    const deferExport = setup !== undefined && restored.key !== undefined && !inputs.noCache;
+    const plan = {
         builder: state.builder,
-        metadataFile: external_node_path_namespaceObject.join(process.env.RUNNER_TEMP ?? '.', `${state.builder}-metadata.json`),
-        iidFile: external_node_path_namespaceObject.join(process.env.RUNNER_TEMP ?? '.', `${state.builder}-iid`),
         cacheFrom: restored.key ? setup?.dir : undefined,
-        cacheTo: setup?.exportDir,
+        cacheTo: deferExport ? undefined : setup?.exportDir,
         exportMode: mode?.mode ?? 'max'
+    };
+    const build = await phase(report.phases, 'Build', () => runBuild(inputs, {
+        ...plan,
+        metadataFile: external_node_path_namespaceObject.join(process.env.RUNNER_TEMP ?? '.', `${state.builder}-metadata.json`),
+        iidFile: external_node_path_namespaceObject.join(process.env.RUNNER_TEMP ?? '.', `${state.builder}-iid`)
     }));
     const { progress } = build;
     report.build = { succeeded: build.succeeded, cachedSteps: progress.cachedSteps, totalSteps: progress.totalSteps, stepsRun: progress.stepsRun, error: build.error, cacheImportMs: progress.cacheImportMs, cacheExportMs: progress.cacheExportMs };
+    if (deferExport && build.succeeded) {
+        if (allFromCache(progress))
+            state.cacheReused = true;
+        else
+            await phase(report.phases, 'Export cache', () => exportCache(inputs, state, { ...plan, cacheTo: setup.exportDir }));
+    }
     return build;
+}
+async function exportCache(inputs, state, plan) {
+    const exported = await runCacheExport(inputs, plan);
+    state.report.build.cacheExportMs = exported.progress.cacheExportMs;
+    if (!exported.succeeded)
+        warner(state.report, warning)(`exporting the cache failed (${exported.error}); the previous cache is kept`);
 }
 /** Puts the mounts' contents next to the new layer export, so one save carries both. */
 async function carryMounts(state, setup, plans, build, context, warn) {
+    if (state.cacheReused) {
+        for (const mount of state.report.mounts)
+            keepRestoredMount(mount);
+        return;
+    }
     const layerBytes = await directorySize(setup.exportDir);
     const budget = state.cacheMaxSize === undefined ? undefined : state.cacheMaxSize - layerBytes;
     const nothingRan = build.progress.stepsRun.length === 0;
     await saveMounts(plans, state.report.mounts, { nothingRan, cacheDir: setup.dir, exportDir: setup.exportDir, budget }, context, warn);
 }
+function keepRestoredMount(mount) {
+    mount.outcome = mount.restoredBytes !== undefined ? 'kept' : 'none';
+    mount.savedBytes = mount.restoredBytes;
+    if (mount.restoredBytes === undefined)
+        mount.note = 'no step using it ran';
+}
 /** Names the new export by its content now, so outputs can say whether anything changed. */
 async function describeNewCache(state, setup, build, plans, warn) {
     if (!setup || !build.succeeded)
         return;
+    if (state.cacheReused) {
+        state.newKey = state.restoredKey;
+        state.report.newCache = { key: state.newKey, bytes: await directorySize(setup.dir) };
+        state.report.restore.hit = 'exact';
+        return;
+    }
     const check = await checkLocalCache(setup.exportDir);
     if (!check.ok) {
         warn(`the new cache export is incomplete (${check.reason}); it will not replace the previous cache`);

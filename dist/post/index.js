@@ -41929,6 +41929,26 @@ function buildx_args_builderBootstrapArgs(name) {
 function builderRemoveArgs(name) {
     return ['buildx', 'rm', name];
 }
+/**
+ * The same build again, only to export its cache: every step is answered by the builder that just
+ * ran it. No image goes anywhere, and no-cache / pull are dropped, or the steps would run again.
+ */
+function cacheExportArgs(inputs, plan) {
+    const exportOnly = { ...inputs, tags: [], noCache: false, pull: false, push: false, load: false };
+    return [
+        'buildx',
+        'build',
+        '--builder',
+        plan.builder,
+        '--progress=plain',
+        ...sourceArgs(exportOnly),
+        ...secretArgs(exportOnly),
+        ...cacheArgs(exportOnly, plan),
+        '--output',
+        'type=cacheonly',
+        inputs.context
+    ];
+}
 function buildArgs(inputs, plan) {
     return [
         'buildx',
@@ -99291,8 +99311,8 @@ async function post() {
     const warn = warner(report, warning);
     try {
         if (state.cacheDir && state.exportDir) {
-            const replaced = await phase(report.phases, 'Rotate cache', () => rotate(state));
-            await phase(report.phases, 'Save cache', () => save(state, replaced, warn));
+            const current = await phase(report.phases, 'Rotate cache', () => rotate(state));
+            await phase(report.phases, 'Save cache', () => save(state, current, warn));
         }
     }
     catch (error) {
@@ -99306,6 +99326,10 @@ async function post() {
 }
 async function rotate(state) {
     const { cacheDir, exportDir, report } = state;
+    if (state.cacheReused) {
+        report.rotation = { replaced: false, note: 'every step came from the restored cache, which is kept as it is (nothing exported)' };
+        return true;
+    }
     const fresh = state.buildSucceeded ? await checkLocalCache(exportDir) : undefined;
     const plan = planRotation(state.buildSucceeded, fresh);
     if (!plan.replace) {
@@ -99325,10 +99349,11 @@ async function rotate(state) {
     info(`Cache directory ${cacheDir}: ${bytesBefore} -> ${bytesAfter} bytes`);
     return true;
 }
-async function save(state, replaced, warn) {
+/** `current`: the cache directory now holds this build's cache (a new export swapped in, or the restored one reused). */
+async function save(state, current, warn) {
     const { report } = state;
     const key = state.newKey;
-    if (!replaced || !key) {
+    if (!current || !key) {
         report.save = { status: 'not-saved', note: 'no new complete cache to save; the previous entry stays the newest' };
     }
     else if (!state.cacheSave) {
