@@ -96,8 +96,18 @@ export function secretEnv(inputs: ActionInputs): Record<string, string> {
 function cacheArgs(inputs: ActionInputs, plan: Pick<BuildPlan, 'cacheFrom' | 'cacheTo' | 'exportMode'>): string[] {
   const args: string[] = []
   if (plan.cacheFrom && !inputs.noCache) args.push('--cache-from', `type=local,src=${plan.cacheFrom}`)
-  if (plan.cacheTo) args.push('--cache-to', `type=local,dest=${plan.cacheTo},mode=${plan.exportMode}`)
+  if (plan.cacheTo) args.push('--cache-to', cacheToValue(inputs, plan.cacheTo, plan.exportMode))
   return args
+}
+
+/**
+ * ignore-error: a failed cache export must not fail the build; post finds the export incomplete
+ * and keeps the previous cache. The compression applies to layers only the cache holds: layers of
+ * an image being pushed or loaded are compressed by the image exporter first, and reused as they are.
+ */
+function cacheToValue(inputs: ActionInputs, dest: string, mode: Exclude<CacheMode, 'off'>): string {
+  const level = inputs.cacheCompressionLevel !== undefined ? `,compression-level=${inputs.cacheCompressionLevel}` : ''
+  return `type=local,dest=${dest},mode=${mode},compression=${inputs.cacheCompression}${level},ignore-error=true`
 }
 
 function outputArgs(inputs: ActionInputs): string[] {

@@ -24,6 +24,8 @@ export enum Input {
   CacheKey = 'cache-key',
   CacheSave = 'cache-save',
   CacheMaxSize = 'cache-max-size',
+  CacheCompression = 'cache-compression',
+  CacheCompressionLevel = 'cache-compression-level',
   CacheMounts = 'cache-mounts',
   CacheMountsImage = 'cache-mounts-image'
 }

@@ -57,30 +57,30 @@ describe('buildArgs', () => {
   // Each row: inputs, plan, then the argv between the fixed head and the trailing context.
   test.each<[string, InputValues, Partial<BuildPlan>, string[]]>([
     ['caching off', { 'cache-mode': 'off' }, {}, FILE],
-    ['cold build', {}, { cacheTo: `${CACHE}-new` }, [...FILE, '--cache-to', `type=local,dest=${CACHE}-new,mode=max`]],
+    ['cold build', {}, { cacheTo: `${CACHE}-new` }, [...FILE, '--cache-to', `type=local,dest=${CACHE}-new,mode=max,compression=gzip,compression-level=1,ignore-error=true`]],
     [
       'warm build',
       {},
       { cacheFrom: CACHE, cacheTo: `${CACHE}-new` },
-      [...FILE, '--cache-from', `type=local,src=${CACHE}`, '--cache-to', `type=local,dest=${CACHE}-new,mode=max`]
+      [...FILE, '--cache-from', `type=local,src=${CACHE}`, '--cache-to', `type=local,dest=${CACHE}-new,mode=max,compression=gzip,compression-level=1,ignore-error=true`]
     ],
     [
       'warm build, mode=min',
       { 'cache-mode': 'min' },
       { cacheFrom: CACHE, cacheTo: `${CACHE}-new`, exportMode: 'min' },
-      [...FILE, '--cache-from', `type=local,src=${CACHE}`, '--cache-to', `type=local,dest=${CACHE}-new,mode=min`]
+      [...FILE, '--cache-from', `type=local,src=${CACHE}`, '--cache-to', `type=local,dest=${CACHE}-new,mode=min,compression=gzip,compression-level=1,ignore-error=true`]
     ],
     [
       'max lowered to min',
       { 'cache-mode': 'max' },
       { cacheFrom: CACHE, cacheTo: `${CACHE}-new`, exportMode: 'min' },
-      [...FILE, '--cache-from', `type=local,src=${CACHE}`, '--cache-to', `type=local,dest=${CACHE}-new,mode=min`]
+      [...FILE, '--cache-from', `type=local,src=${CACHE}`, '--cache-to', `type=local,dest=${CACHE}-new,mode=min,compression=gzip,compression-level=1,ignore-error=true`]
     ],
     [
       'no-cache keeps the export but not the import',
       { 'no-cache': 'true' },
       { cacheFrom: CACHE, cacheTo: `${CACHE}-new` },
-      [...FILE, '--no-cache', '--cache-to', `type=local,dest=${CACHE}-new,mode=max`]
+      [...FILE, '--no-cache', '--cache-to', `type=local,dest=${CACHE}-new,mode=max,compression=gzip,compression-level=1,ignore-error=true`]
     ],
     [
       'everything a build can name',
@@ -123,6 +123,18 @@ describe('buildArgs', () => {
       ]
     ],
     ['load', { load: 'true', platforms: 'linux/amd64' }, {}, [...FILE, '--platform', 'linux/amd64', '--load']],
+    [
+      'zstd at BuildKit default level',
+      { 'cache-compression': 'zstd' },
+      { cacheTo: `${CACHE}-new` },
+      [...FILE, '--cache-to', `type=local,dest=${CACHE}-new,mode=max,compression=zstd,ignore-error=true`]
+    ],
+    [
+      'gzip at a chosen level',
+      { 'cache-compression-level': '9' },
+      { cacheTo: `${CACHE}-new` },
+      [...FILE, '--cache-to', `type=local,dest=${CACHE}-new,mode=max,compression=gzip,compression-level=9,ignore-error=true`]
+    ],
     ['remote git context brings its own Dockerfile', { context: 'https://github.com/o/app.git#main' }, {}, []],
     [
       'secrets travel by environment name',
@@ -165,7 +177,7 @@ describe('cacheExportArgs', () => {
       ...FILE, '--label', 'team=core', '--build-arg', 'V=1', '--build-context', 'base=docker-image://alpine:3.20',
       '--target', 'runtime', '--platform', 'linux/amd64',
       '--secret', 'id=tok,env=BUILDX_CACHE_ACTION_SECRET_0',
-      '--cache-from', `type=local,src=${CACHE}`, '--cache-to', `type=local,dest=${CACHE}-new,mode=min`,
+      '--cache-from', `type=local,src=${CACHE}`, '--cache-to', `type=local,dest=${CACHE}-new,mode=min,compression=gzip,compression-level=1,ignore-error=true`,
       '--output', 'type=cacheonly', '.'
     ])
   })

@@ -32,6 +32,8 @@ describe('parseInputs', () => {
       cacheKey: '',
       cacheSave: true,
       cacheMaxSize: undefined,
+      cacheCompression: 'gzip',
+      cacheCompressionLevel: 1,
       cacheMounts: [],
       cacheMountsImage: 'busybox:1.36'
     })
@@ -73,6 +75,10 @@ describe('parseInputs', () => {
         ]
       }
     ],
+    [{ 'cache-compression': 'zstd' }, { cacheCompression: 'zstd', cacheCompressionLevel: undefined }],
+    [{ 'cache-compression': 'ZSTD', 'cache-compression-level': '19' }, { cacheCompression: 'zstd', cacheCompressionLevel: 19 }],
+    [{ 'cache-compression-level': '6' }, { cacheCompression: 'gzip', cacheCompressionLevel: 6 }],
+    [{ 'cache-compression': 'uncompressed' }, { cacheCompression: 'uncompressed', cacheCompressionLevel: undefined }],
     [{ 'cache-mounts-image': 'docker.io/library/busybox:1.37@sha256:abc' }, { cacheMountsImage: 'docker.io/library/busybox:1.37@sha256:abc' }]
   ])('[%#] given %j reads %j', (values, expected) => {
     const inputs = ws.parse(values)
@@ -122,6 +128,10 @@ describe('parseInputs', () => {
     [{ 'buildx-version': 'newest' }, 'buildx-version', 'newest', "'latest' or a version"],
     [{ 'cache-key': 'my app' }, 'cache-key', 'my app', 'expected a key prefix without spaces or commas'],
     [{ 'cache-key': 'a,b' }, 'cache-key', 'a,b', 'without spaces or commas'],
+    [{ 'cache-compression': 'lz4' }, 'cache-compression', 'lz4', "expected one of 'gzip', 'zstd', 'uncompressed'"],
+    [{ 'cache-compression-level': '10' }, 'cache-compression-level', '10', 'expected a whole number from 0 to 9 for gzip'],
+    [{ 'cache-compression': 'zstd', 'cache-compression-level': 'fast' }, 'cache-compression-level', 'fast', 'from 0 to 22 for zstd'],
+    [{ 'cache-compression': 'uncompressed', 'cache-compression-level': '1' }, 'cache-compression-level', '1', 'uncompressed has no level'],
     [{ 'cache-mounts': 'id=npm,src=/x' }, 'cache-mounts', 'id=npm,src=/x', "unknown field 'src'"],
     [{ 'cache-mounts': 'type=bind,target=/x' }, 'cache-mounts', 'type=bind,target=/x', 'only type=cache mounts'],
     [{ 'cache-mounts': 'id=' }, 'cache-mounts', 'id=', "empty value for 'id'"],

@@ -42001,8 +42001,17 @@ function cacheArgs(inputs, plan) {
     if (plan.cacheFrom && !inputs.noCache)
         args.push('--cache-from', `type=local,src=${plan.cacheFrom}`);
     if (plan.cacheTo)
-        args.push('--cache-to', `type=local,dest=${plan.cacheTo},mode=${plan.exportMode}`);
+        args.push('--cache-to', cacheToValue(inputs, plan.cacheTo, plan.exportMode));
     return args;
+}
+/**
+ * ignore-error: a failed cache export must not fail the build; post finds the export incomplete
+ * and keeps the previous cache. The compression applies to layers only the cache holds: layers of
+ * an image being pushed or loaded are compressed by the image exporter first, and reused as they are.
+ */
+function cacheToValue(inputs, dest, mode) {
+    const level = inputs.cacheCompressionLevel !== undefined ? `,compression-level=${inputs.cacheCompressionLevel}` : '';
+    return `type=local,dest=${dest},mode=${mode},compression=${inputs.cacheCompression}${level},ignore-error=true`;
 }
 function outputArgs(inputs) {
     const args = [];
@@ -43086,6 +43095,8 @@ var Input;
     Input["CacheKey"] = "cache-key";
     Input["CacheSave"] = "cache-save";
     Input["CacheMaxSize"] = "cache-max-size";
+    Input["CacheCompression"] = "cache-compression";
+    Input["CacheCompressionLevel"] = "cache-compression-level";
     Input["CacheMounts"] = "cache-mounts";
     Input["CacheMountsImage"] = "cache-mounts-image";
 })(Input || (Input = {}));
@@ -100314,6 +100325,10 @@ class InputError extends Error {
 }
 const DEFAULT_CACHE_MOUNTS_IMAGE = 'busybox:1.36';
 const CACHE_MODES = ['max', 'min', 'off'];
+const COMPRESSIONS = ['gzip', 'zstd', 'uncompressed'];
+/** Level 1 writes gzip about twice as fast as BuildKit's default (6); cache layers are read far more often than their size matters. */
+const DEFAULT_GZIP_LEVEL = 1;
+const MAX_LEVEL = { gzip: 9, zstd: 22, uncompressed: 0 };
 const DRIVERS = ['docker-container', 'remote'];
 const ARG_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const SECRET_ID = /^[A-Za-z0-9_.-]+$/;
@@ -100347,6 +100362,7 @@ function parseInputs(read, workspace) {
         cacheKey: parseCacheKey(read(Input.CacheKey).trim()),
         cacheSave: bool(Input.CacheSave, true),
         cacheMaxSize: parseMaxSize(read(Input.CacheMaxSize).trim()),
+        ...parseCompression(read(Input.CacheCompression).trim().toLowerCase() || 'gzip', read(Input.CacheCompressionLevel).trim()),
         cacheMounts: parseCacheMounts(list(Input.CacheMounts, false)),
         cacheMountsImage: parseImage(Input.CacheMountsImage, read(Input.CacheMountsImage).trim() || DEFAULT_CACHE_MOUNTS_IMAGE)
     };
@@ -100437,6 +100453,18 @@ function parseMaxSize(value) {
         throw new InputError(Input.CacheMaxSize, value, "expected a size such as '4GB', '512MB' or a byte count");
     }
     return bytes;
+}
+function parseCompression(compressionText, levelText) {
+    const cacheCompression = oneOf(Input.CacheCompression, compressionText, COMPRESSIONS);
+    if (levelText === '')
+        return { cacheCompression, cacheCompressionLevel: cacheCompression === 'gzip' ? DEFAULT_GZIP_LEVEL : undefined };
+    const max = MAX_LEVEL[cacheCompression];
+    const level = /^\d+$/.test(levelText) ? Number(levelText) : NaN;
+    if (max === 0)
+        throw new InputError(Input.CacheCompressionLevel, levelText, "uncompressed has no level; leave it empty");
+    if (!(level >= 0 && level <= max))
+        throw new InputError(Input.CacheCompressionLevel, levelText, `expected a whole number from 0 to ${max} for ${cacheCompression}`);
+    return { cacheCompression, cacheCompressionLevel: level };
 }
 function parseCacheMounts(items) {
     const requests = [];

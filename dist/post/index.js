@@ -42001,8 +42001,17 @@ function cacheArgs(inputs, plan) {
     if (plan.cacheFrom && !inputs.noCache)
         args.push('--cache-from', `type=local,src=${plan.cacheFrom}`);
     if (plan.cacheTo)
-        args.push('--cache-to', `type=local,dest=${plan.cacheTo},mode=${plan.exportMode}`);
+        args.push('--cache-to', cacheToValue(inputs, plan.cacheTo, plan.exportMode));
     return args;
+}
+/**
+ * ignore-error: a failed cache export must not fail the build; post finds the export incomplete
+ * and keeps the previous cache. The compression applies to layers only the cache holds: layers of
+ * an image being pushed or loaded are compressed by the image exporter first, and reused as they are.
+ */
+function cacheToValue(inputs, dest, mode) {
+    const level = inputs.cacheCompressionLevel !== undefined ? `,compression-level=${inputs.cacheCompressionLevel}` : '';
+    return `type=local,dest=${dest},mode=${mode},compression=${inputs.cacheCompression}${level},ignore-error=true`;
 }
 function outputArgs(inputs) {
     const args = [];
@@ -42122,6 +42131,8 @@ var Input;
     Input["CacheKey"] = "cache-key";
     Input["CacheSave"] = "cache-save";
     Input["CacheMaxSize"] = "cache-max-size";
+    Input["CacheCompression"] = "cache-compression";
+    Input["CacheCompressionLevel"] = "cache-compression-level";
     Input["CacheMounts"] = "cache-mounts";
     Input["CacheMountsImage"] = "cache-mounts-image";
 })(Input || (Input = {}));
