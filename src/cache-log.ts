@@ -1,5 +1,6 @@
 export interface WatchedCall<T> {
   result: T
+  /** Sum of every archive the calls moved (several calls may run inside one watch). */
   archiveBytes?: number
   /** What the library warned about, so the job summary can say why the cache was not used. */
   warnings: string[]
@@ -16,7 +17,8 @@ export async function watchCacheLog<T>(call: () => Promise<T>): Promise<WatchedC
   const warnings: string[] = []
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
     const text = downgradeErrors(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString())
-    archiveBytes = parseArchiveSize(text) ?? archiveBytes
+    const size = parseArchiveSize(text)
+    if (size !== undefined) archiveBytes = (archiveBytes ?? 0) + size
     warnings.push(...parseWarnings(text))
     return (original as (...args: unknown[]) => boolean).call(process.stdout, text, ...rest)
   }) as typeof process.stdout.write

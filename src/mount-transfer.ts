@@ -1,5 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto'
-import { createReadStream } from 'node:fs'
+import { randomUUID } from 'node:crypto'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {
@@ -17,6 +16,7 @@ import {
   type MountBuildPlan
 } from './cache-mounts.js'
 import { lastLines, run } from './exec.js'
+import { fileSha256 } from './file-entries.js'
 import type { ActionInputs } from './inputs.js'
 import type { MountReport, Warn } from './report.js'
 import { formatBytes } from './units.js'
@@ -139,10 +139,4 @@ async function mountBuild(context: MountContext, name: string, dockerfile: strin
 async function fileSize(file: string): Promise<number | undefined> {
   const stat = await fs.stat(file).catch(() => undefined)
   return stat?.isFile() ? stat.size : undefined
-}
-
-async function fileSha256(file: string): Promise<string> {
-  const hash = createHash('sha256')
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer)
-  return hash.digest('hex')
 }

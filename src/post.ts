@@ -73,7 +73,7 @@ async function save(state: RunState, current: boolean, warn: Warn): Promise<void
     warn('the Actions cache service is not available to this job; the new cache was not saved')
   } else {
     const outcome = await saveDir(state.cacheDir!, key)
-    if (outcome.status === 'saved') report.save = { status: 'saved', key, archiveBytes: outcome.archiveBytes }
+    if (outcome.status === 'saved') report.save = { status: 'saved', key, archiveBytes: outcome.archiveBytes, storedFiles: outcome.files.stored, storedBytes: outcome.files.storedBytes }
     else if (outcome.status === 'not-saved') {
       report.save = { status: 'not-saved', key, note: outcome.reason }
       for (const message of outcome.warnings) warn(message, true)

@@ -13,7 +13,15 @@ export interface RunReport {
   build?: BuildReport
   newCache?: { key: string; bytes: number; overLimit?: number }
   rotation?: { replaced: boolean; note: string; bytesBefore?: number; bytesAfter?: number }
-  save?: { status: 'saved' | 'unchanged' | 'disabled' | 'not-saved' | 'failed'; key?: string; archiveBytes?: number; note?: string }
+  save?: {
+    status: 'saved' | 'unchanged' | 'disabled' | 'not-saved' | 'failed'
+    key?: string
+    archiveBytes?: number
+    /** Large files the cache service already held, so they were not uploaded again. */
+    storedFiles?: number
+    storedBytes?: number
+    note?: string
+  }
   /** One entry per carried cache mount, in the order of the cache-mounts input. */
   mounts?: MountReport[]
   warnings: string[]

@@ -71,7 +71,7 @@ function saveText(report: RunReport): string {
   const save = report.save!
   switch (save.status) {
     case 'saved':
-      return `${code(save.key ?? '')}, ${save.archiveBytes !== undefined ? formatBytes(save.archiveBytes) : 'size unknown'} uploaded`
+      return `${code(save.key ?? '')}, ${save.archiveBytes !== undefined ? formatBytes(save.archiveBytes) : 'size unknown'} uploaded${storedText(save.storedFiles, save.storedBytes)}`
     case 'unchanged':
       return 'skipped: the cache did not change (0 B uploaded)'
     default:
@@ -100,6 +100,11 @@ function mountAfterText(mount: MountReport): string {
     default:
       return 'nothing (no successful build)'
   }
+}
+
+function storedText(files: number | undefined, bytes: number | undefined): string {
+  if (!files) return ''
+  return ` (${files} large ${files === 1 ? 'file' : 'files'}, ${formatBytes(bytes ?? 0)}, already in the cache service: not uploaded again)`
 }
 
 function phaseTable(report: RunReport): string {

@@ -99862,7 +99862,9 @@ async function cache_log_watchCacheLog(call) {
     const warnings = [];
     process.stdout.write = ((chunk, ...rest) => {
         const text = downgradeErrors(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
-        archiveBytes = parseArchiveSize(text) ?? archiveBytes;
+        const size = parseArchiveSize(text);
+        if (size !== undefined)
+            archiveBytes = (archiveBytes ?? 0) + size;
         warnings.push(...parseWarnings(text));
         return original.call(process.stdout, text, ...rest);
     });
@@ -99886,37 +99888,222 @@ function downgradeErrors(text) {
     return text.replace(/^::error(?=[ :])/gm, '::warning');
 }
 
+;// CONCATENATED MODULE: ./src/file-entries.ts
+
+
+
+
+/**
+ * Large files of the cache (layer blobs, cache-mount archives) travel as cache entries of their
+ * own, keyed by content: a file the service already holds is never uploaded again, so a build
+ * that changed one layer uploads that layer, not the whole cache. The main entry carries the
+ * small files and a list of the large ones.
+ */
+const SEPARATE_FILE_MIN_BYTES = (/* unused pure expression or super */ null && (1024 * 1024));
+const FILE_LIST = 'buildx-cache-action-files.json';
+function file_entries_fileEntryKey(file) {
+    return `buildx-cache-file-${file.sha256}`;
+}
+/** Where a large file waits while the main entry is saved or restored: beside the cache directory, never inside it. */
+function stagingDir(dir) {
+    return `${dir}-files`;
+}
+/** The path a file entry is saved from and restored to; part of the entry's version, so it must not vary. */
+function file_entries_stagedPath(dir, file) {
+    return external_node_path_namespaceObject.join(stagingDir(dir), file.sha256);
+}
+/** Files large enough to travel alone. Blobs are named by their sha256 already; anything else is hashed. */
+async function file_entries_listSeparateFiles(dir, minBytes = SEPARATE_FILE_MIN_BYTES) {
+    const entries = await fs.readdir(dir, { withFileTypes: true, recursive: true });
+    const files = [];
+    for (const entry of entries) {
+        if (!entry.isFile())
+            continue;
+        const full = path.join(entry.parentPath, entry.name);
+        const { size } = await fs.stat(full);
+        if (size < minBytes)
+            continue;
+        const relative = path.relative(dir, full).split(path.sep).join('/');
+        const sha256 = /^blobs\/sha256\/[0-9a-f]{64}$/.test(relative) ? entry.name : await fileSha256(full);
+        files.push({ path: relative, sha256, bytes: size });
+    }
+    return files.sort((a, b) => a.path.localeCompare(b.path));
+}
+/** Moves the large files out, so the main entry holds only the small ones and the list. */
+async function file_entries_stageFiles(dir, files) {
+    await fs.rm(stagingDir(dir), { recursive: true, force: true });
+    await fs.mkdir(stagingDir(dir), { recursive: true });
+    for (const file of files)
+        await fs.rename(path.join(dir, file.path), file_entries_stagedPath(dir, file));
+    await fs.writeFile(path.join(dir, FILE_LIST), JSON.stringify(files, null, 1));
+}
+/** Puts staged files back where they belong; those not staged (not restored) are skipped. */
+async function file_entries_unstageFiles(dir, files) {
+    for (const file of files) {
+        const target = external_node_path_namespaceObject.join(dir, file.path);
+        await promises_namespaceObject.mkdir(external_node_path_namespaceObject.dirname(target), { recursive: true });
+        await promises_namespaceObject.rename(file_entries_stagedPath(dir, file), target).catch(error => {
+            if (error.code !== 'ENOENT')
+                throw error;
+        });
+    }
+    await promises_namespaceObject.rm(external_node_path_namespaceObject.join(dir, FILE_LIST), { force: true });
+    await promises_namespaceObject.rm(stagingDir(dir), { recursive: true, force: true });
+}
+/** The list a restored main entry carries; empty for a cache saved in one piece. */
+async function readFileList(dir) {
+    const text = await promises_namespaceObject.readFile(external_node_path_namespaceObject.join(dir, FILE_LIST), 'utf8').catch(() => undefined);
+    if (text === undefined)
+        return [];
+    const files = JSON.parse(text);
+    for (const file of files) {
+        // The list comes from the cache service: a path that leaves the directory is not followed.
+        if (!/^[0-9a-f]{64}$/.test(file.sha256) || file.path.startsWith('/') || file.path.split('/').includes('..')) {
+            throw new Error(`the restored file list names an invalid file: ${JSON.stringify(file)}`);
+        }
+    }
+    return files;
+}
+/** Runs `task` over `items`, at most `limit` at a time, in order of the items. */
+async function file_entries_mapLimit(items, limit, task) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const i = next++;
+            results[i] = await task(items[i]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+async function fileSha256(file) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(file))
+        hash.update(chunk);
+    return hash.digest('hex');
+}
+
+;// CONCATENATED MODULE: ./src/units.ts
+const UNITS = {
+    '': 1,
+    B: 1,
+    K: 1024,
+    KB: 1024,
+    KIB: 1024,
+    M: 1024 ** 2,
+    MB: 1024 ** 2,
+    MIB: 1024 ** 2,
+    G: 1024 ** 3,
+    GB: 1024 ** 3,
+    GIB: 1024 ** 3,
+    T: 1024 ** 4,
+    TB: 1024 ** 4,
+    TIB: 1024 ** 4
+};
+/** Parses "4GB", "512 MiB", "1.5g" or a plain byte count; binary multiples, like docker's own flags. */
+function parseSize(text) {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
+    if (!match)
+        return undefined;
+    const multiple = UNITS[match[2].toUpperCase()];
+    if (multiple === undefined)
+        return undefined;
+    return Math.round(parseFloat(match[1]) * multiple);
+}
+function units_formatBytes(bytes) {
+    if (bytes < 1024)
+        return `${bytes} B`;
+    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+    let value = bytes / 1024;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+function formatSeconds(ms) {
+    return `${(ms / 1000).toFixed(1)} s`;
+}
+
 ;// CONCATENATED MODULE: ./src/cache-store.ts
 
 
 
+
+
+
+/** Parallel transfers of large files; the service and the runner's disk both gain from a few at once. */
+const FILE_CONCURRENCY = 4;
 function serviceAvailable() {
     return isFeatureAvailable();
 }
 async function restoreDir(dir, primaryKey, restoreKeys) {
     try {
-        const { result, archiveBytes, warnings } = await cache_log_watchCacheLog(() => restoreCache([dir], primaryKey, restoreKeys));
-        return { key: result, archiveBytes, warnings };
+        const main = await cache_log_watchCacheLog(() => restoreCache([dir], primaryKey, restoreKeys));
+        if (!main.result)
+            return { archiveBytes: main.archiveBytes, warnings: main.warnings };
+        const files = await readFileList(dir);
+        if (files.length === 0)
+            return { key: main.result, archiveBytes: main.archiveBytes, warnings: main.warnings };
+        await promises_namespaceObject.rm(stagingDir(dir), { recursive: true, force: true });
+        const fetched = await cache_log_watchCacheLog(() => file_entries_mapLimit(files, FILE_CONCURRENCY, file => restoreCache([file_entries_stagedPath(dir, file)], file_entries_fileEntryKey(file))));
+        await file_entries_unstageFiles(dir, files);
+        const warnings = [...main.warnings, ...fetched.warnings];
+        const missing = files.filter((_, i) => fetched.result[i] === undefined);
+        if (missing.length > 0)
+            warnings.push(`${missing.length} of ${files.length} large files of the cache are not in the cache service (evicted?): ${missing.map(f => f.path).join(', ')}`);
+        return { key: main.result, archiveBytes: (main.archiveBytes ?? 0) + (fetched.archiveBytes ?? 0), warnings };
     }
     catch (error) {
         return { warnings: [`cache restore failed: ${error.message}`] };
     }
 }
+/**
+ * Uploads the large files the service does not hold yet, then the main entry. The main entry is
+ * only saved once every file it lists is in the service: a cache that names missing files is no cache.
+ */
 async function saveDir(dir, key) {
+    const files = await listSeparateFiles(dir);
     try {
-        const { result, archiveBytes, warnings } = await watchCacheLog(() => cache.saveCache([dir], key));
+        await stageFiles(dir, files);
+        const uploads = await watchCacheLog(() => mapLimit(files, FILE_CONCURRENCY, file => saveFile(dir, file)));
+        const failed = files.filter((_, i) => uploads.result[i] === 'failed');
+        if (failed.length > 0) {
+            const reason = `${failed.length} large files could not be uploaded (${failed.map(f => f.path).join(', ')})`;
+            return { status: 'not-saved', reason, warnings: [...uploads.warnings, `${reason}; the cache was not saved`] };
+        }
+        const main = await watchCacheLog(() => cache.saveCache([dir], key));
         // -1: the library has already logged why. It says "another job may be creating this cache" (info) both
         // for a real race and for a service it could not reach; other failures come as warnings.
-        if (result === -1) {
-            const reason = warnings.length > 0 ? warnings.join('; ') : 'the service did not reserve the key: another job holds it, or the service could not be reached (see the log)';
-            return { status: 'not-saved', reason, warnings };
+        if (main.result === -1) {
+            const reason = main.warnings.length > 0 ? main.warnings.join('; ') : 'the service did not reserve the key: another job holds it, or the service could not be reached (see the log)';
+            return { status: 'not-saved', reason, warnings: main.warnings };
         }
-        return { status: 'saved', archiveBytes };
+        const stored = files.filter((_, i) => uploads.result[i] === 'stored');
+        const tally = { uploaded: files.length - stored.length, stored: stored.length, storedBytes: stored.reduce((sum, f) => sum + f.bytes, 0) };
+        if (files.length > 0)
+            core.info(`Large files: ${tally.uploaded} uploaded, ${tally.stored} already in the cache service (${formatBytes(tally.storedBytes)} not uploaded again)`);
+        return { status: 'saved', archiveBytes: (main.archiveBytes ?? 0) + (uploads.archiveBytes ?? 0), files: tally };
     }
     catch (error) {
         core.debug(String(error.stack));
         return { status: 'failed', warning: `cache save failed: ${error.message}` };
     }
+    finally {
+        await unstageFiles(dir, files);
+    }
+}
+/** stored: the service already has it; uploaded: sent now (or by a job racing this one); failed: not there. */
+async function saveFile(dir, file) {
+    const paths = [stagedPath(dir, file)];
+    const key = fileEntryKey(file);
+    if (await cache.restoreCache(paths, key, [], { lookupOnly: true }))
+        return 'stored';
+    if ((await cache.saveCache(paths, key)) !== -1)
+        return 'uploaded';
+    return (await cache.restoreCache(paths, key, [], { lookupOnly: true })) ? 'uploaded' : 'failed';
 }
 
 ;// CONCATENATED MODULE: ./src/local-cache.ts
@@ -100267,49 +100454,6 @@ function splitAssignment(item) {
     return { name: item.slice(0, at).trim(), value: item.slice(at + 1) };
 }
 
-;// CONCATENATED MODULE: ./src/units.ts
-const UNITS = {
-    '': 1,
-    B: 1,
-    K: 1024,
-    KB: 1024,
-    KIB: 1024,
-    M: 1024 ** 2,
-    MB: 1024 ** 2,
-    MIB: 1024 ** 2,
-    G: 1024 ** 3,
-    GB: 1024 ** 3,
-    GIB: 1024 ** 3,
-    T: 1024 ** 4,
-    TB: 1024 ** 4,
-    TIB: 1024 ** 4
-};
-/** Parses "4GB", "512 MiB", "1.5g" or a plain byte count; binary multiples, like docker's own flags. */
-function parseSize(text) {
-    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
-    if (!match)
-        return undefined;
-    const multiple = UNITS[match[2].toUpperCase()];
-    if (multiple === undefined)
-        return undefined;
-    return Math.round(parseFloat(match[1]) * multiple);
-}
-function formatBytes(bytes) {
-    if (bytes < 1024)
-        return `${bytes} B`;
-    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-    let value = bytes / 1024;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-}
-function formatSeconds(ms) {
-    return `${(ms / 1000).toFixed(1)} s`;
-}
-
 ;// CONCATENATED MODULE: ./src/inputs.ts
 
 
@@ -100560,8 +100704,8 @@ async function saveMounts(plans, reports, options, context, warn) {
             continue;
         }
         await promises_namespaceObject.rm(external_node_path_namespaceObject.join(target, plan.file), { force: true });
-        reports[i] = { ...reports[i], outcome: 'skipped', savedBytes: undefined, note: `${formatBytes(bytes)} does not fit in cache-max-size` };
-        warn(`cache-mounts: '${plan.id}' holds ${formatBytes(bytes)}, more than cache-max-size leaves after the layer cache (${formatBytes(Math.max(budget, 0))}); it is not saved`);
+        reports[i] = { ...reports[i], outcome: 'skipped', savedBytes: undefined, note: `${units_formatBytes(bytes)} does not fit in cache-max-size` };
+        warn(`cache-mounts: '${plan.id}' holds ${units_formatBytes(bytes)}, more than cache-max-size leaves after the layer cache (${units_formatBytes(Math.max(budget, 0))}); it is not saved`);
     }
 }
 async function saveMount(plan, report, options, context, warn) {
@@ -100612,12 +100756,6 @@ async function mountBuild(context, name, dockerfile) {
 async function fileSize(file) {
     const stat = await promises_namespaceObject.stat(file).catch(() => undefined);
     return stat?.isFile() ? stat.size : undefined;
-}
-async function fileSha256(file) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(file))
-        hash.update(chunk);
-    return hash.digest('hex');
 }
 
 ;// CONCATENATED MODULE: ./src/outputs.ts

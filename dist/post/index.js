@@ -39310,12 +39310,12 @@ const HttpResponseRetryCodes = [
 const RetryableHttpVerbs = ['OPTIONS', 'GET', 'DELETE', 'HEAD'];
 const ExponentialBackoffCeiling = 10;
 const ExponentialBackoffTimeSlice = 5;
-class lib_HttpClientError extends Error {
+class HttpClientError extends Error {
     constructor(message, statusCode) {
         super(message);
         this.name = 'HttpClientError';
         this.statusCode = statusCode;
-        Object.setPrototypeOf(this, lib_HttpClientError.prototype);
+        Object.setPrototypeOf(this, HttpClientError.prototype);
     }
 }
 class HttpClientResponse {
@@ -39916,7 +39916,7 @@ class lib_HttpClient {
                     else {
                         msg = `Failed request: (${statusCode})`;
                     }
-                    const err = new lib_HttpClientError(msg, statusCode);
+                    const err = new HttpClientError(msg, statusCode);
                     err.result = response.result;
                     reject(err);
                 }
@@ -45922,7 +45922,7 @@ const DefaultRetryDelay = 5000;
 // Socket timeout in milliseconds during download.  If no traffic is received
 // over the socket during this period, the socket is destroyed and the download
 // is aborted.
-const constants_SocketTimeout = 5000;
+const SocketTimeout = 5000;
 // The default path of GNUtar on hosted Windows runners
 const GnuTarPathOnWindows = `${process.env['PROGRAMFILES']}\\Git\\usr\\bin\\tar.exe`;
 // The default path of BSDtar on hosted Windows runners
@@ -45933,7 +45933,7 @@ const CacheFileSizeLimit = 10 * Math.pow(1024, 3); // 10GiB per repository
 // Prefix the cache backend embeds in a read-denial message (v2 twirp
 // GetCacheEntryDownloadURL error or the GHES v1 `_apis/artifactcache` 403 body).
 // Shared so cache.ts and cacheHttpClient.ts match the same contract value.
-const constants_CacheReadDeniedMessagePrefix = 'cache read denied:';
+const CacheReadDeniedMessagePrefix = 'cache read denied:';
 //# sourceMappingURL=constants.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/cache/lib/internal/cacheUtils.js
 var cacheUtils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
@@ -90228,7 +90228,7 @@ class BlobClient extends StorageClient_StorageClient {
      *
      */
     getBlockBlobClient() {
-        return new Clients_BlockBlobClient(this.url, this.pipeline);
+        return new BlockBlobClient(this.url, this.pipeline);
     }
     /**
      * Creates a PageBlobClient object.
@@ -91514,7 +91514,7 @@ class AppendBlobClient extends BlobClient {
 /**
  * BlockBlobClient defines a set of operations applicable to block blobs.
  */
-class Clients_BlockBlobClient extends BlobClient {
+class BlockBlobClient extends BlobClient {
     /**
      * blobContext provided by protocol layer.
      *
@@ -91606,7 +91606,7 @@ class Clients_BlockBlobClient extends BlobClient {
      * @returns A new BlockBlobClient object identical to the source but with the specified snapshot timestamp.
      */
     withSnapshot(snapshot) {
-        return new Clients_BlockBlobClient(utils_common_setURLParameter(this.url, utils_constants_URLConstants.Parameters.SNAPSHOT, snapshot.length === 0 ? undefined : snapshot), this.pipeline);
+        return new BlockBlobClient(utils_common_setURLParameter(this.url, utils_constants_URLConstants.Parameters.SNAPSHOT, snapshot.length === 0 ? undefined : snapshot), this.pipeline);
     }
     /**
      * ONLY AVAILABLE IN NODE.JS RUNTIME.
@@ -93819,7 +93819,7 @@ class ContainerClient extends StorageClient_StorageClient {
      * ```
      */
     getBlockBlobClient(blobName) {
-        return new Clients_BlockBlobClient(utils_common_appendToURLPath(this.url, utils_common_EscapePath(blobName)), this.pipeline);
+        return new BlockBlobClient(utils_common_appendToURLPath(this.url, utils_common_EscapePath(blobName)), this.pipeline);
     }
     /**
      * Creates a {@link PageBlobClient}
@@ -96324,7 +96324,7 @@ var requestUtils_awaiter = (undefined && undefined.__awaiter) || function (thisA
 
 
 
-function requestUtils_isSuccessStatusCode(statusCode) {
+function isSuccessStatusCode(statusCode) {
     if (!statusCode) {
         return false;
     }
@@ -96391,13 +96391,13 @@ function retry(name_1, method_1, getStatusCode_1) {
         throw Error(`${name} failed: ${errorMessage}`);
     });
 }
-function requestUtils_retryTypedResponse(name_1, method_1) {
+function retryTypedResponse(name_1, method_1) {
     return requestUtils_awaiter(this, arguments, void 0, function* (name, method, maxAttempts = DefaultRetryAttempts, delay = DefaultRetryDelay) {
         return yield retry(name, method, (response) => response.statusCode, maxAttempts, delay, 
         // If the error object contains the statusCode property, extract it and return
         // an TypedResponse<T> so it can be processed by the retry logic.
         (error) => {
-            if (error instanceof lib_HttpClientError) {
+            if (error instanceof HttpClientError) {
                 return {
                     statusCode: error.statusCode,
                     result: null,
@@ -96411,7 +96411,7 @@ function requestUtils_retryTypedResponse(name_1, method_1) {
         });
     });
 }
-function requestUtils_retryHttpClientResponse(name_1, method_1) {
+function retryHttpClientResponse(name_1, method_1) {
     return requestUtils_awaiter(this, arguments, void 0, function* (name, method, maxAttempts = DefaultRetryAttempts, delay = DefaultRetryDelay) {
         return yield retry(name, method, (response) => response.message.statusCode, maxAttempts, delay);
     });
@@ -96445,7 +96445,7 @@ var downloadUtils_awaiter = (undefined && undefined.__awaiter) || function (this
  */
 function pipeResponseToStream(response, output) {
     return downloadUtils_awaiter(this, void 0, void 0, function* () {
-        const pipeline = util.promisify(stream.pipeline);
+        const pipeline = external_util_.promisify(external_stream_namespaceObject.pipeline);
         yield pipeline(response.message, output);
     });
 }
@@ -96473,7 +96473,7 @@ class DownloadProgress {
         this.segmentIndex = this.segmentIndex + 1;
         this.segmentSize = segmentSize;
         this.receivedBytes = 0;
-        core.debug(`Downloading segment at offset ${this.segmentOffset} with length ${this.segmentSize}...`);
+        core_debug(`Downloading segment at offset ${this.segmentOffset} with length ${this.segmentSize}...`);
     }
     /**
      * Sets the number of bytes received for the current segment.
@@ -96509,7 +96509,7 @@ class DownloadProgress {
         const downloadSpeed = (transferredBytes /
             (1024 * 1024) /
             (elapsedTime / 1000)).toFixed(1);
-        core.info(`Received ${transferredBytes} of ${this.contentLength} (${percentage}%), ${downloadSpeed} MBs/sec`);
+        info(`Received ${transferredBytes} of ${this.contentLength} (${percentage}%), ${downloadSpeed} MBs/sec`);
         if (this.isDone()) {
             this.displayedComplete = true;
         }
@@ -96555,28 +96555,28 @@ class DownloadProgress {
  * @param archiveLocation the URL for the cache
  * @param archivePath the local path where the cache is saved
  */
-function downloadUtils_downloadCacheHttpClient(archiveLocation, archivePath) {
+function downloadCacheHttpClient(archiveLocation, archivePath) {
     return downloadUtils_awaiter(this, void 0, void 0, function* () {
-        const writeStream = fs.createWriteStream(archivePath);
-        const httpClient = new HttpClient('actions/cache');
+        const writeStream = external_fs_namespaceObject.createWriteStream(archivePath);
+        const httpClient = new lib_HttpClient('actions/cache');
         const downloadResponse = yield retryHttpClientResponse('downloadCache', () => downloadUtils_awaiter(this, void 0, void 0, function* () { return httpClient.get(archiveLocation); }));
         // Abort download if no traffic received over the socket.
         downloadResponse.message.socket.setTimeout(SocketTimeout, () => {
             downloadResponse.message.destroy();
-            core.debug(`Aborting download, socket timed out after ${SocketTimeout} ms`);
+            core_debug(`Aborting download, socket timed out after ${SocketTimeout} ms`);
         });
         yield pipeResponseToStream(downloadResponse, writeStream);
         // Validate download size.
         const contentLengthHeader = downloadResponse.message.headers['content-length'];
         if (contentLengthHeader) {
             const expectedLength = parseInt(contentLengthHeader);
-            const actualLength = utils.getArchiveFileSizeInBytes(archivePath);
+            const actualLength = getArchiveFileSizeInBytes(archivePath);
             if (actualLength !== expectedLength) {
                 throw new Error(`Incomplete download. Expected file size: ${expectedLength}, actual file size: ${actualLength}`);
             }
         }
         else {
-            core.debug('Unable to validate download, no Content-Length header');
+            core_debug('Unable to validate download, no Content-Length header');
         }
     });
 }
@@ -96586,11 +96586,11 @@ function downloadUtils_downloadCacheHttpClient(archiveLocation, archivePath) {
  * @param archiveLocation the URL for the cache
  * @param archivePath the local path where the cache is saved
  */
-function downloadUtils_downloadCacheHttpClientConcurrent(archiveLocation, archivePath, options) {
+function downloadCacheHttpClientConcurrent(archiveLocation, archivePath, options) {
     return downloadUtils_awaiter(this, void 0, void 0, function* () {
         var _a;
-        const archiveDescriptor = yield fs.promises.open(archivePath, 'w');
-        const httpClient = new HttpClient('actions/cache', undefined, {
+        const archiveDescriptor = yield external_fs_namespaceObject.promises.open(archivePath, 'w');
+        const httpClient = new lib_HttpClient('actions/cache', undefined, {
             socketTimeout: options.timeoutInMs,
             keepAlive: true
         });
@@ -96696,7 +96696,7 @@ function downloadSegment(httpClient, archiveLocation, offset, count) {
  * @param archivePath the local path where the cache is saved
  * @param options the download options with the defaults set
  */
-function downloadUtils_downloadCacheStorageSDK(archiveLocation, archivePath, options) {
+function downloadCacheStorageSDK(archiveLocation, archivePath, options) {
     return downloadUtils_awaiter(this, void 0, void 0, function* () {
         var _a;
         const client = new BlockBlobClient(archiveLocation, undefined, {
@@ -96711,8 +96711,8 @@ function downloadUtils_downloadCacheStorageSDK(archiveLocation, archivePath, opt
         if (contentLength < 0) {
             // We should never hit this condition, but just in case fall back to downloading the
             // file as one large stream
-            core.debug('Unable to determine content length, downloading file with http-client...');
-            yield downloadUtils_downloadCacheHttpClient(archiveLocation, archivePath);
+            core_debug('Unable to determine content length, downloading file with http-client...');
+            yield downloadCacheHttpClient(archiveLocation, archivePath);
         }
         else {
             // Use downloadToBuffer for faster downloads, since internally it splits the
@@ -96722,9 +96722,9 @@ function downloadUtils_downloadCacheStorageSDK(archiveLocation, archivePath, opt
             // on 64-bit systems), split the download into multiple segments
             // ~2 GB = 2147483647, beyond this, we start getting out of range error. So, capping it accordingly.
             // Updated segment size to 128MB = 134217728 bytes, to complete a segment faster and fail fast
-            const maxSegmentSize = Math.min(134217728, buffer.constants.MAX_LENGTH);
+            const maxSegmentSize = Math.min(134217728, external_buffer_namespaceObject.constants.MAX_LENGTH);
             const downloadProgress = new DownloadProgress(contentLength);
-            const fd = fs.openSync(archivePath, 'w');
+            const fd = external_fs_namespaceObject.openSync(archivePath, 'w');
             try {
                 downloadProgress.startDisplayTimer();
                 const controller = new AbortController();
@@ -96743,13 +96743,13 @@ function downloadUtils_downloadCacheStorageSDK(archiveLocation, archivePath, opt
                         throw new Error('Aborting cache download as the download time exceeded the timeout.');
                     }
                     else if (Buffer.isBuffer(result)) {
-                        fs.writeFileSync(fd, result);
+                        external_fs_namespaceObject.writeFileSync(fd, result);
                     }
                 }
             }
             finally {
                 downloadProgress.stopDisplayTimer();
-                fs.closeSync(fd);
+                external_fs_namespaceObject.closeSync(fd);
             }
         }
     });
@@ -96811,7 +96811,7 @@ function getUploadOptions(copy) {
  *
  * @param copy the original download options
  */
-function options_getDownloadOptions(copy) {
+function getDownloadOptions(copy) {
     const result = {
         useAzureSdk: false,
         concurrentBlobDownloads: true,
@@ -96846,12 +96846,12 @@ function options_getDownloadOptions(copy) {
         isFinite(Number(segmentDownloadTimeoutMins))) {
         result.segmentTimeoutInMs = Number(segmentDownloadTimeoutMins) * 60 * 1000;
     }
-    core.debug(`Use Azure SDK: ${result.useAzureSdk}`);
-    core.debug(`Download concurrency: ${result.downloadConcurrency}`);
-    core.debug(`Request timeout (ms): ${result.timeoutInMs}`);
-    core.debug(`Cache segment download timeout mins env var: ${process.env['SEGMENT_DOWNLOAD_TIMEOUT_MINS']}`);
-    core.debug(`Segment download timeout (ms): ${result.segmentTimeoutInMs}`);
-    core.debug(`Lookup only: ${result.lookupOnly}`);
+    core_debug(`Use Azure SDK: ${result.useAzureSdk}`);
+    core_debug(`Download concurrency: ${result.downloadConcurrency}`);
+    core_debug(`Request timeout (ms): ${result.timeoutInMs}`);
+    core_debug(`Cache segment download timeout mins env var: ${process.env['SEGMENT_DOWNLOAD_TIMEOUT_MINS']}`);
+    core_debug(`Segment download timeout (ms): ${result.segmentTimeoutInMs}`);
+    core_debug(`Lookup only: ${result.lookupOnly}`);
     return result;
 }
 //# sourceMappingURL=options.js.map
@@ -96864,7 +96864,7 @@ function isGhes() {
     const isLocalHost = hostname.endsWith('.LOCALHOST');
     return !isGitHubHost && !isGheHost && !isLocalHost;
 }
-function config_getCacheServiceVersion() {
+function getCacheServiceVersion() {
     // Cache service v2 is not supported on GHES. We will default to
     // cache service v1 even if the feature flag was enabled by user.
     if (isGhes())
@@ -96875,11 +96875,11 @@ function config_getCacheServiceVersion() {
 // write-only}, none = neither.
 const KNOWN_CACHE_MODES = ['none', 'read', 'write', 'write-only'];
 // The effective cache-mode exported by the runner, or '' when not set.
-function config_getCacheMode() {
+function getCacheMode() {
     return (process.env['ACTIONS_CACHE_MODE'] || '').trim().toLowerCase();
 }
 // Unset or unrecognized modes are permissive so behavior matches today.
-function config_isCacheReadable(mode) {
+function isCacheReadable(mode) {
     if (!KNOWN_CACHE_MODES.includes(mode))
         return true;
     return mode === 'read' || mode === 'write';
@@ -96890,7 +96890,7 @@ function isCacheWritable(mode) {
     return mode === 'write' || mode === 'write-only';
 }
 function getCacheServiceURL() {
-    const version = config_getCacheServiceVersion();
+    const version = getCacheServiceVersion();
     // Based on the version of the cache service, we will determine which
     // URL to use.
     switch (version) {
@@ -96968,13 +96968,13 @@ function getCacheEntry(keys, paths, options) {
     return cacheHttpClient_awaiter(this, void 0, void 0, function* () {
         var _a;
         const httpClient = createHttpClient();
-        const version = utils.getCacheVersion(paths, options === null || options === void 0 ? void 0 : options.compressionMethod, options === null || options === void 0 ? void 0 : options.enableCrossOsArchive);
+        const version = getCacheVersion(paths, options === null || options === void 0 ? void 0 : options.compressionMethod, options === null || options === void 0 ? void 0 : options.enableCrossOsArchive);
         const resource = `cache?keys=${encodeURIComponent(keys.join(','))}&version=${version}`;
         const response = yield retryTypedResponse('getCacheEntry', () => cacheHttpClient_awaiter(this, void 0, void 0, function* () { return httpClient.getJson(getCacheApiUrl(resource)); }));
         // Cache not found
         if (response.statusCode === 204) {
             // List cache for primary key only if cache miss occurs
-            if (core.isDebug()) {
+            if (isDebug()) {
                 yield printCachesListForDiagnostics(keys[0], httpClient, version);
             }
             return null;
@@ -96994,9 +96994,9 @@ function getCacheEntry(keys, paths, options) {
             // Cache achiveLocation not found. This should never happen, and hence bail out.
             throw new Error('Cache not found.');
         }
-        core.setSecret(cacheDownloadUrl);
-        core.debug(`Cache Result:`);
-        core.debug(JSON.stringify(cacheResult));
+        core_setSecret(cacheDownloadUrl);
+        core_debug(`Cache Result:`);
+        core_debug(JSON.stringify(cacheResult));
         return cacheResult;
     });
 }
@@ -97008,9 +97008,9 @@ function printCachesListForDiagnostics(key, httpClient, version) {
             const cacheListResult = response.result;
             const totalCount = cacheListResult === null || cacheListResult === void 0 ? void 0 : cacheListResult.totalCount;
             if (totalCount && totalCount > 0) {
-                core.debug(`No matching cache found for cache key '${key}', version '${version} and scope ${process.env['GITHUB_REF']}. There exist one or more cache(s) with similar key but they have different version or scope. See more info on cache matching here: https://docs.github.com/en/actions/using-workflows/caching-dependencies-to-speed-up-workflows#matching-a-cache-key \nOther caches with similar key:`);
+                core_debug(`No matching cache found for cache key '${key}', version '${version} and scope ${process.env['GITHUB_REF']}. There exist one or more cache(s) with similar key but they have different version or scope. See more info on cache matching here: https://docs.github.com/en/actions/using-workflows/caching-dependencies-to-speed-up-workflows#matching-a-cache-key \nOther caches with similar key:`);
                 for (const cacheEntry of (cacheListResult === null || cacheListResult === void 0 ? void 0 : cacheListResult.artifactCaches) || []) {
-                    core.debug(`Cache Key: ${cacheEntry === null || cacheEntry === void 0 ? void 0 : cacheEntry.cacheKey}, Cache Version: ${cacheEntry === null || cacheEntry === void 0 ? void 0 : cacheEntry.cacheVersion}, Cache Scope: ${cacheEntry === null || cacheEntry === void 0 ? void 0 : cacheEntry.scope}, Cache Created: ${cacheEntry === null || cacheEntry === void 0 ? void 0 : cacheEntry.creationTime}`);
+                    core_debug(`Cache Key: ${cacheEntry === null || cacheEntry === void 0 ? void 0 : cacheEntry.cacheKey}, Cache Version: ${cacheEntry === null || cacheEntry === void 0 ? void 0 : cacheEntry.cacheVersion}, Cache Scope: ${cacheEntry === null || cacheEntry === void 0 ? void 0 : cacheEntry.scope}, Cache Created: ${cacheEntry === null || cacheEntry === void 0 ? void 0 : cacheEntry.creationTime}`);
                 }
             }
         }
@@ -97018,7 +97018,7 @@ function printCachesListForDiagnostics(key, httpClient, version) {
 }
 function downloadCache(archiveLocation, archivePath, options) {
     return cacheHttpClient_awaiter(this, void 0, void 0, function* () {
-        const archiveUrl = new URL(archiveLocation);
+        const archiveUrl = new external_url_.URL(archiveLocation);
         const downloadOptions = getDownloadOptions(options);
         if (archiveUrl.hostname.endsWith('.blob.core.windows.net')) {
             if (downloadOptions.useAzureSdk) {
@@ -97049,7 +97049,7 @@ function reserveCache(key, paths, options) {
             version,
             cacheSize: options === null || options === void 0 ? void 0 : options.cacheSize
         };
-        const response = yield requestUtils_retryTypedResponse('reserveCache', () => cacheHttpClient_awaiter(this, void 0, void 0, function* () {
+        const response = yield retryTypedResponse('reserveCache', () => cacheHttpClient_awaiter(this, void 0, void 0, function* () {
             return httpClient.postJson(getCacheApiUrl('caches'), reserveCacheRequest);
         }));
         return response;
@@ -97070,10 +97070,10 @@ function uploadChunk(httpClient, resourceUrl, openStream, start, end) {
             'Content-Type': 'application/octet-stream',
             'Content-Range': getContentRange(start, end)
         };
-        const uploadChunkResponse = yield requestUtils_retryHttpClientResponse(`uploadChunk (start: ${start}, end: ${end})`, () => cacheHttpClient_awaiter(this, void 0, void 0, function* () {
+        const uploadChunkResponse = yield retryHttpClientResponse(`uploadChunk (start: ${start}, end: ${end})`, () => cacheHttpClient_awaiter(this, void 0, void 0, function* () {
             return httpClient.sendStream('PATCH', resourceUrl, openStream(), additionalHeaders);
         }));
-        if (!requestUtils_isSuccessStatusCode(uploadChunkResponse.message.statusCode)) {
+        if (!isSuccessStatusCode(uploadChunkResponse.message.statusCode)) {
             throw new Error(`Cache service responded with ${uploadChunkResponse.message.statusCode} during upload chunk.`);
         }
     });
@@ -97118,7 +97118,7 @@ function uploadFile(httpClient, cacheId, archivePath, options) {
 function commitCache(httpClient, cacheId, filesize) {
     return cacheHttpClient_awaiter(this, void 0, void 0, function* () {
         const commitCacheRequest = { size: filesize };
-        return yield requestUtils_retryTypedResponse('commitCache', () => cacheHttpClient_awaiter(this, void 0, void 0, function* () {
+        return yield retryTypedResponse('commitCache', () => cacheHttpClient_awaiter(this, void 0, void 0, function* () {
             return httpClient.postJson(getCacheApiUrl(`caches/${cacheId.toString()}`), commitCacheRequest);
         }));
     });
@@ -97142,7 +97142,7 @@ function saveCache(cacheId, archivePath, signedUploadURL, options) {
             const cacheSize = getArchiveFileSizeInBytes(archivePath);
             info(`Cache Size: ~${Math.round(cacheSize / (1024 * 1024))} MB (${cacheSize} B)`);
             const commitCacheResponse = yield commitCache(httpClient, cacheId, cacheSize);
-            if (!requestUtils_isSuccessStatusCode(commitCacheResponse.statusCode)) {
+            if (!isSuccessStatusCode(commitCacheResponse.statusCode)) {
                 throw new Error(`Cache service responded with ${commitCacheResponse.statusCode} during commit cache.`);
             }
             info('Cache saved successfully');
@@ -98228,17 +98228,17 @@ function execReadCommands(archivePath, compressionMethod, type) {
     });
 }
 // List the contents of a tar
-function tar_listTar(archivePath, compressionMethod) {
+function listTar(archivePath, compressionMethod) {
     return tar_awaiter(this, void 0, void 0, function* () {
         yield execReadCommands(archivePath, compressionMethod, 'list');
     });
 }
 // Extract a tar
-function tar_extractTar(archivePath, compressionMethod) {
+function extractTar(archivePath, compressionMethod) {
     return tar_awaiter(this, void 0, void 0, function* () {
         // Create directory to extract tar into
         const workingDirectory = getWorkingDirectory();
-        yield io.mkdirP(workingDirectory);
+        yield mkdirP(workingDirectory);
         yield execReadCommands(archivePath, compressionMethod, 'extract');
     });
 }
@@ -98317,7 +98317,7 @@ class CacheWriteDeniedError extends ReserveCacheError {
 }
 // Re-exported from constants so consumers keep referencing it here; the shared
 // value also drives detection in cacheHttpClient without duplicating the string.
-const CACHE_READ_DENIED_PREFIX = (/* unused pure expression or super */ null && (CacheReadDeniedMessagePrefix));
+const CACHE_READ_DENIED_PREFIX = CacheReadDeniedMessagePrefix;
 // Raised when the cache backend denies a download URL because the run's token
 // has no readable cache scopes. Caching is best-effort, so restoreCache logs a
 // warning and reports a cache miss rather than rethrowing this.
@@ -98355,7 +98355,7 @@ function checkKey(key) {
  * @returns boolean return true if Actions cache service feature is available, otherwise false
  */
 function isFeatureAvailable() {
-    const cacheServiceVersion = config_getCacheServiceVersion();
+    const cacheServiceVersion = getCacheServiceVersion();
     // Check availability based on cache service version
     switch (cacheServiceVersion) {
         case 'v2':
@@ -98380,12 +98380,12 @@ function isFeatureAvailable() {
 function restoreCache(paths_1, primaryKey_1, restoreKeys_1, options_1) {
     return cache_awaiter(this, arguments, void 0, function* (paths, primaryKey, restoreKeys, options, enableCrossOsArchive = false) {
         const cacheServiceVersion = getCacheServiceVersion();
-        core.debug(`Cache service version: ${cacheServiceVersion}`);
+        core_debug(`Cache service version: ${cacheServiceVersion}`);
         checkPaths(paths);
         const cacheMode = getCacheMode();
         if (!isCacheReadable(cacheMode)) {
-            core.info(`Cache restore skipped: the effective cache-mode '${cacheMode}' does not permit reads.`);
-            core.debug(`Skipped restore for paths [${paths.join(', ')}] with primary key '${primaryKey}'.`);
+            info(`Cache restore skipped: the effective cache-mode '${cacheMode}' does not permit reads.`);
+            core_debug(`Skipped restore for paths [${paths.join(', ')}] with primary key '${primaryKey}'.`);
             return undefined;
         }
         switch (cacheServiceVersion) {
@@ -98412,21 +98412,21 @@ function restoreCacheV1(paths_1, primaryKey_1, restoreKeys_1, options_1) {
         var _a;
         restoreKeys = restoreKeys || [];
         const keys = [primaryKey, ...restoreKeys];
-        core.debug('Resolved Keys:');
-        core.debug(JSON.stringify(keys));
+        core_debug('Resolved Keys:');
+        core_debug(JSON.stringify(keys));
         if (keys.length > 10) {
             throw new ValidationError(`Key Validation Error: Keys are limited to a maximum of 10.`);
         }
         for (const key of keys) {
             checkKey(key);
         }
-        const compressionMethod = yield utils.getCompressionMethod();
+        const compressionMethod = yield getCompressionMethod();
         let archivePath = '';
         try {
             // path are needed to compute version
             let cacheEntry;
             try {
-                cacheEntry = yield cacheHttpClient.getCacheEntry(keys, paths, {
+                cacheEntry = yield getCacheEntry(keys, paths, {
                     compressionMethod,
                     enableCrossOsArchive
                 });
@@ -98449,20 +98449,20 @@ function restoreCacheV1(paths_1, primaryKey_1, restoreKeys_1, options_1) {
                 return undefined;
             }
             if (options === null || options === void 0 ? void 0 : options.lookupOnly) {
-                core.info('Lookup only - skipping download');
+                info('Lookup only - skipping download');
                 return cacheEntry.cacheKey;
             }
-            archivePath = path.join(yield utils.createTempDirectory(), utils.getCacheFileName(compressionMethod));
-            core.debug(`Archive Path: ${archivePath}`);
+            archivePath = external_path_namespaceObject.join(yield createTempDirectory(), getCacheFileName(compressionMethod));
+            core_debug(`Archive Path: ${archivePath}`);
             // Download the cache from the cache entry
-            yield cacheHttpClient.downloadCache(cacheEntry.archiveLocation, archivePath, options);
-            if (core.isDebug()) {
+            yield downloadCache(cacheEntry.archiveLocation, archivePath, options);
+            if (isDebug()) {
                 yield listTar(archivePath, compressionMethod);
             }
-            const archiveFileSize = utils.getArchiveFileSizeInBytes(archivePath);
-            core.info(`Cache Size: ~${Math.round(archiveFileSize / (1024 * 1024))} MB (${archiveFileSize} B)`);
+            const archiveFileSize = getArchiveFileSizeInBytes(archivePath);
+            info(`Cache Size: ~${Math.round(archiveFileSize / (1024 * 1024))} MB (${archiveFileSize} B)`);
             yield extractTar(archivePath, compressionMethod);
-            core.info('Cache restored successfully');
+            info('Cache restored successfully');
             return cacheEntry.cacheKey;
         }
         catch (error) {
@@ -98478,20 +98478,20 @@ function restoreCacheV1(paths_1, primaryKey_1, restoreKeys_1, options_1) {
                 if (typedError instanceof HttpClientError &&
                     typeof typedError.statusCode === 'number' &&
                     typedError.statusCode >= 500) {
-                    core.error(`Failed to restore: ${error.message}`);
+                    core_error(`Failed to restore: ${error.message}`);
                 }
                 else {
-                    core.warning(`Failed to restore: ${error.message}`);
+                    warning(`Failed to restore: ${error.message}`);
                 }
             }
         }
         finally {
             // Try to delete the archive to save space
             try {
-                yield utils.unlinkFile(archivePath);
+                yield unlinkFile(archivePath);
             }
             catch (error) {
-                core.debug(`Failed to delete archive: ${error}`);
+                core_debug(`Failed to delete archive: ${error}`);
             }
         }
         return undefined;
@@ -98514,8 +98514,8 @@ function restoreCacheV2(paths_1, primaryKey_1, restoreKeys_1, options_1) {
         options = Object.assign(Object.assign({}, options), { useAzureSdk: true });
         restoreKeys = restoreKeys || [];
         const keys = [primaryKey, ...restoreKeys];
-        core.debug('Resolved Keys:');
-        core.debug(JSON.stringify(keys));
+        core_debug('Resolved Keys:');
+        core_debug(JSON.stringify(keys));
         if (keys.length > 10) {
             throw new ValidationError(`Key Validation Error: Keys are limited to a maximum of 10.`);
         }
@@ -98524,12 +98524,12 @@ function restoreCacheV2(paths_1, primaryKey_1, restoreKeys_1, options_1) {
         }
         let archivePath = '';
         try {
-            const twirpClient = cacheTwirpClient.internalCacheTwirpClient();
-            const compressionMethod = yield utils.getCompressionMethod();
+            const twirpClient = internalCacheTwirpClient();
+            const compressionMethod = yield getCompressionMethod();
             const request = {
                 key: primaryKey,
                 restoreKeys,
-                version: utils.getCacheVersion(paths, compressionMethod, enableCrossOsArchive)
+                version: getCacheVersion(paths, compressionMethod, enableCrossOsArchive)
             };
             let response;
             try {
@@ -98546,31 +98546,31 @@ function restoreCacheV2(paths_1, primaryKey_1, restoreKeys_1, options_1) {
                 throw error;
             }
             if (!response.ok) {
-                core.debug(`Cache not found for version ${request.version} of keys: ${keys.join(', ')}`);
+                core_debug(`Cache not found for version ${request.version} of keys: ${keys.join(', ')}`);
                 return undefined;
             }
             const isRestoreKeyMatch = request.key !== response.matchedKey;
             if (isRestoreKeyMatch) {
-                core.info(`Cache hit for restore-key: ${response.matchedKey}`);
+                info(`Cache hit for restore-key: ${response.matchedKey}`);
             }
             else {
-                core.info(`Cache hit for: ${response.matchedKey}`);
+                info(`Cache hit for: ${response.matchedKey}`);
             }
             if (options === null || options === void 0 ? void 0 : options.lookupOnly) {
-                core.info('Lookup only - skipping download');
+                info('Lookup only - skipping download');
                 return response.matchedKey;
             }
-            archivePath = path.join(yield utils.createTempDirectory(), utils.getCacheFileName(compressionMethod));
-            core.debug(`Archive path: ${archivePath}`);
-            core.debug(`Starting download of archive to: ${archivePath}`);
-            yield cacheHttpClient.downloadCache(response.signedDownloadUrl, archivePath, options);
-            const archiveFileSize = utils.getArchiveFileSizeInBytes(archivePath);
-            core.info(`Cache Size: ~${Math.round(archiveFileSize / (1024 * 1024))} MB (${archiveFileSize} B)`);
-            if (core.isDebug()) {
+            archivePath = external_path_namespaceObject.join(yield createTempDirectory(), getCacheFileName(compressionMethod));
+            core_debug(`Archive path: ${archivePath}`);
+            core_debug(`Starting download of archive to: ${archivePath}`);
+            yield downloadCache(response.signedDownloadUrl, archivePath, options);
+            const archiveFileSize = getArchiveFileSizeInBytes(archivePath);
+            info(`Cache Size: ~${Math.round(archiveFileSize / (1024 * 1024))} MB (${archiveFileSize} B)`);
+            if (isDebug()) {
                 yield listTar(archivePath, compressionMethod);
             }
             yield extractTar(archivePath, compressionMethod);
-            core.info('Cache restored successfully');
+            info('Cache restored successfully');
             return response.matchedKey;
         }
         catch (error) {
@@ -98586,21 +98586,21 @@ function restoreCacheV2(paths_1, primaryKey_1, restoreKeys_1, options_1) {
                 if (typedError instanceof HttpClientError &&
                     typeof typedError.statusCode === 'number' &&
                     typedError.statusCode >= 500) {
-                    core.error(`Failed to restore: ${error.message}`);
+                    core_error(`Failed to restore: ${error.message}`);
                 }
                 else {
-                    core.warning(`Failed to restore: ${error.message}`);
+                    warning(`Failed to restore: ${error.message}`);
                 }
             }
         }
         finally {
             try {
                 if (archivePath) {
-                    yield utils.unlinkFile(archivePath);
+                    yield unlinkFile(archivePath);
                 }
             }
             catch (error) {
-                core.debug(`Failed to delete archive: ${error}`);
+                core_debug(`Failed to delete archive: ${error}`);
             }
         }
         return undefined;
@@ -98617,11 +98617,11 @@ function restoreCacheV2(paths_1, primaryKey_1, restoreKeys_1, options_1) {
  */
 function cache_saveCache(paths_1, key_1, options_1) {
     return cache_awaiter(this, arguments, void 0, function* (paths, key, options, enableCrossOsArchive = false) {
-        const cacheServiceVersion = config_getCacheServiceVersion();
+        const cacheServiceVersion = getCacheServiceVersion();
         core_debug(`Cache service version: ${cacheServiceVersion}`);
         checkPaths(paths);
         checkKey(key);
-        const cacheMode = config_getCacheMode();
+        const cacheMode = getCacheMode();
         if (!isCacheWritable(cacheMode)) {
             info(`Cache save skipped: the effective cache-mode '${cacheMode}' does not permit writes.`);
             core_debug(`Skipped save for paths [${paths.join(', ')}] with key '${key}'.`);
@@ -98662,7 +98662,7 @@ function saveCacheV1(paths_1, key_1, options_1) {
         try {
             yield createTar(archiveFolder, cachePaths, compressionMethod);
             if (isDebug()) {
-                yield tar_listTar(archivePath, compressionMethod);
+                yield listTar(archivePath, compressionMethod);
             }
             const fileSizeLimit = 10 * 1024 * 1024 * 1024; // 10GB per repo limit
             const archiveFileSize = getArchiveFileSizeInBytes(archivePath);
@@ -98712,7 +98712,7 @@ function saveCacheV1(paths_1, key_1, options_1) {
                 // A write denied by policy (CacheWriteDeniedError) is not an
                 // HttpClientError and its name does not match the ReserveCacheError arm,
                 // so it falls here and is warned without failing the run.
-                if (typedError instanceof lib_HttpClientError &&
+                if (typedError instanceof HttpClientError &&
                     typeof typedError.statusCode === 'number' &&
                     typedError.statusCode >= 500) {
                     core_error(`Failed to save: ${typedError.message}`);
@@ -98765,7 +98765,7 @@ function saveCacheV2(paths_1, key_1, options_1) {
         try {
             yield createTar(archiveFolder, cachePaths, compressionMethod);
             if (isDebug()) {
-                yield tar_listTar(archivePath, compressionMethod);
+                yield listTar(archivePath, compressionMethod);
             }
             const archiveFileSize = getArchiveFileSizeInBytes(archivePath);
             core_debug(`File Size: ${archiveFileSize}`);
@@ -98833,7 +98833,7 @@ function saveCacheV2(paths_1, key_1, options_1) {
                 // A write denied by policy (CacheWriteDeniedError) is not an
                 // HttpClientError and its name does not match the ReserveCacheError arm,
                 // so it falls here and is warned without failing the run.
-                if (typedError instanceof lib_HttpClientError &&
+                if (typedError instanceof HttpClientError &&
                     typeof typedError.statusCode === 'number' &&
                     typedError.statusCode >= 500) {
                     core_error(`Failed to save: ${typedError.message}`);
@@ -98868,7 +98868,9 @@ async function cache_log_watchCacheLog(call) {
     const warnings = [];
     process.stdout.write = ((chunk, ...rest) => {
         const text = downgradeErrors(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
-        archiveBytes = parseArchiveSize(text) ?? archiveBytes;
+        const size = parseArchiveSize(text);
+        if (size !== undefined)
+            archiveBytes = (archiveBytes ?? 0) + size;
         warnings.push(...parseWarnings(text));
         return original.call(process.stdout, text, ...rest);
     });
@@ -98892,37 +98894,222 @@ function downgradeErrors(text) {
     return text.replace(/^::error(?=[ :])/gm, '::warning');
 }
 
+;// CONCATENATED MODULE: ./src/file-entries.ts
+
+
+
+
+/**
+ * Large files of the cache (layer blobs, cache-mount archives) travel as cache entries of their
+ * own, keyed by content: a file the service already holds is never uploaded again, so a build
+ * that changed one layer uploads that layer, not the whole cache. The main entry carries the
+ * small files and a list of the large ones.
+ */
+const SEPARATE_FILE_MIN_BYTES = 1024 * 1024;
+const FILE_LIST = 'buildx-cache-action-files.json';
+function file_entries_fileEntryKey(file) {
+    return `buildx-cache-file-${file.sha256}`;
+}
+/** Where a large file waits while the main entry is saved or restored: beside the cache directory, never inside it. */
+function file_entries_stagingDir(dir) {
+    return `${dir}-files`;
+}
+/** The path a file entry is saved from and restored to; part of the entry's version, so it must not vary. */
+function file_entries_stagedPath(dir, file) {
+    return external_node_path_namespaceObject.join(file_entries_stagingDir(dir), file.sha256);
+}
+/** Files large enough to travel alone. Blobs are named by their sha256 already; anything else is hashed. */
+async function listSeparateFiles(dir, minBytes = SEPARATE_FILE_MIN_BYTES) {
+    const entries = await promises_namespaceObject.readdir(dir, { withFileTypes: true, recursive: true });
+    const files = [];
+    for (const entry of entries) {
+        if (!entry.isFile())
+            continue;
+        const full = external_node_path_namespaceObject.join(entry.parentPath, entry.name);
+        const { size } = await promises_namespaceObject.stat(full);
+        if (size < minBytes)
+            continue;
+        const relative = external_node_path_namespaceObject.relative(dir, full).split(external_node_path_namespaceObject.sep).join('/');
+        const sha256 = /^blobs\/sha256\/[0-9a-f]{64}$/.test(relative) ? entry.name : await fileSha256(full);
+        files.push({ path: relative, sha256, bytes: size });
+    }
+    return files.sort((a, b) => a.path.localeCompare(b.path));
+}
+/** Moves the large files out, so the main entry holds only the small ones and the list. */
+async function stageFiles(dir, files) {
+    await promises_namespaceObject.rm(file_entries_stagingDir(dir), { recursive: true, force: true });
+    await promises_namespaceObject.mkdir(file_entries_stagingDir(dir), { recursive: true });
+    for (const file of files)
+        await promises_namespaceObject.rename(external_node_path_namespaceObject.join(dir, file.path), file_entries_stagedPath(dir, file));
+    await promises_namespaceObject.writeFile(external_node_path_namespaceObject.join(dir, FILE_LIST), JSON.stringify(files, null, 1));
+}
+/** Puts staged files back where they belong; those not staged (not restored) are skipped. */
+async function file_entries_unstageFiles(dir, files) {
+    for (const file of files) {
+        const target = external_node_path_namespaceObject.join(dir, file.path);
+        await promises_namespaceObject.mkdir(external_node_path_namespaceObject.dirname(target), { recursive: true });
+        await promises_namespaceObject.rename(file_entries_stagedPath(dir, file), target).catch(error => {
+            if (error.code !== 'ENOENT')
+                throw error;
+        });
+    }
+    await promises_namespaceObject.rm(external_node_path_namespaceObject.join(dir, FILE_LIST), { force: true });
+    await promises_namespaceObject.rm(file_entries_stagingDir(dir), { recursive: true, force: true });
+}
+/** The list a restored main entry carries; empty for a cache saved in one piece. */
+async function file_entries_readFileList(dir) {
+    const text = await fs.readFile(path.join(dir, FILE_LIST), 'utf8').catch(() => undefined);
+    if (text === undefined)
+        return [];
+    const files = JSON.parse(text);
+    for (const file of files) {
+        // The list comes from the cache service: a path that leaves the directory is not followed.
+        if (!/^[0-9a-f]{64}$/.test(file.sha256) || file.path.startsWith('/') || file.path.split('/').includes('..')) {
+            throw new Error(`the restored file list names an invalid file: ${JSON.stringify(file)}`);
+        }
+    }
+    return files;
+}
+/** Runs `task` over `items`, at most `limit` at a time, in order of the items. */
+async function file_entries_mapLimit(items, limit, task) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const i = next++;
+            results[i] = await task(items[i]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+async function fileSha256(file) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(file))
+        hash.update(chunk);
+    return hash.digest('hex');
+}
+
+;// CONCATENATED MODULE: ./src/units.ts
+const UNITS = {
+    '': 1,
+    B: 1,
+    K: 1024,
+    KB: 1024,
+    KIB: 1024,
+    M: 1024 ** 2,
+    MB: 1024 ** 2,
+    MIB: 1024 ** 2,
+    G: 1024 ** 3,
+    GB: 1024 ** 3,
+    GIB: 1024 ** 3,
+    T: 1024 ** 4,
+    TB: 1024 ** 4,
+    TIB: 1024 ** 4
+};
+/** Parses "4GB", "512 MiB", "1.5g" or a plain byte count; binary multiples, like docker's own flags. */
+function parseSize(text) {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
+    if (!match)
+        return undefined;
+    const multiple = UNITS[match[2].toUpperCase()];
+    if (multiple === undefined)
+        return undefined;
+    return Math.round(parseFloat(match[1]) * multiple);
+}
+function formatBytes(bytes) {
+    if (bytes < 1024)
+        return `${bytes} B`;
+    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+    let value = bytes / 1024;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+function formatSeconds(ms) {
+    return `${(ms / 1000).toFixed(1)} s`;
+}
+
 ;// CONCATENATED MODULE: ./src/cache-store.ts
 
 
 
+
+
+
+/** Parallel transfers of large files; the service and the runner's disk both gain from a few at once. */
+const FILE_CONCURRENCY = 4;
 function serviceAvailable() {
     return isFeatureAvailable();
 }
 async function restoreDir(dir, primaryKey, restoreKeys) {
     try {
-        const { result, archiveBytes, warnings } = await watchCacheLog(() => cache.restoreCache([dir], primaryKey, restoreKeys));
-        return { key: result, archiveBytes, warnings };
+        const main = await watchCacheLog(() => cache.restoreCache([dir], primaryKey, restoreKeys));
+        if (!main.result)
+            return { archiveBytes: main.archiveBytes, warnings: main.warnings };
+        const files = await readFileList(dir);
+        if (files.length === 0)
+            return { key: main.result, archiveBytes: main.archiveBytes, warnings: main.warnings };
+        await fs.rm(stagingDir(dir), { recursive: true, force: true });
+        const fetched = await watchCacheLog(() => mapLimit(files, FILE_CONCURRENCY, file => cache.restoreCache([stagedPath(dir, file)], fileEntryKey(file))));
+        await unstageFiles(dir, files);
+        const warnings = [...main.warnings, ...fetched.warnings];
+        const missing = files.filter((_, i) => fetched.result[i] === undefined);
+        if (missing.length > 0)
+            warnings.push(`${missing.length} of ${files.length} large files of the cache are not in the cache service (evicted?): ${missing.map(f => f.path).join(', ')}`);
+        return { key: main.result, archiveBytes: (main.archiveBytes ?? 0) + (fetched.archiveBytes ?? 0), warnings };
     }
     catch (error) {
         return { warnings: [`cache restore failed: ${error.message}`] };
     }
 }
+/**
+ * Uploads the large files the service does not hold yet, then the main entry. The main entry is
+ * only saved once every file it lists is in the service: a cache that names missing files is no cache.
+ */
 async function saveDir(dir, key) {
+    const files = await listSeparateFiles(dir);
     try {
-        const { result, archiveBytes, warnings } = await cache_log_watchCacheLog(() => cache_saveCache([dir], key));
+        await stageFiles(dir, files);
+        const uploads = await cache_log_watchCacheLog(() => file_entries_mapLimit(files, FILE_CONCURRENCY, file => saveFile(dir, file)));
+        const failed = files.filter((_, i) => uploads.result[i] === 'failed');
+        if (failed.length > 0) {
+            const reason = `${failed.length} large files could not be uploaded (${failed.map(f => f.path).join(', ')})`;
+            return { status: 'not-saved', reason, warnings: [...uploads.warnings, `${reason}; the cache was not saved`] };
+        }
+        const main = await cache_log_watchCacheLog(() => cache_saveCache([dir], key));
         // -1: the library has already logged why. It says "another job may be creating this cache" (info) both
         // for a real race and for a service it could not reach; other failures come as warnings.
-        if (result === -1) {
-            const reason = warnings.length > 0 ? warnings.join('; ') : 'the service did not reserve the key: another job holds it, or the service could not be reached (see the log)';
-            return { status: 'not-saved', reason, warnings };
+        if (main.result === -1) {
+            const reason = main.warnings.length > 0 ? main.warnings.join('; ') : 'the service did not reserve the key: another job holds it, or the service could not be reached (see the log)';
+            return { status: 'not-saved', reason, warnings: main.warnings };
         }
-        return { status: 'saved', archiveBytes };
+        const stored = files.filter((_, i) => uploads.result[i] === 'stored');
+        const tally = { uploaded: files.length - stored.length, stored: stored.length, storedBytes: stored.reduce((sum, f) => sum + f.bytes, 0) };
+        if (files.length > 0)
+            info(`Large files: ${tally.uploaded} uploaded, ${tally.stored} already in the cache service (${formatBytes(tally.storedBytes)} not uploaded again)`);
+        return { status: 'saved', archiveBytes: (main.archiveBytes ?? 0) + (uploads.archiveBytes ?? 0), files: tally };
     }
     catch (error) {
         core_debug(String(error.stack));
         return { status: 'failed', warning: `cache save failed: ${error.message}` };
     }
+    finally {
+        await file_entries_unstageFiles(dir, files);
+    }
+}
+/** stored: the service already has it; uploaded: sent now (or by a job racing this one); failed: not there. */
+async function saveFile(dir, file) {
+    const paths = [file_entries_stagedPath(dir, file)];
+    const key = file_entries_fileEntryKey(file);
+    if (await restoreCache(paths, key, [], { lookupOnly: true }))
+        return 'stored';
+    if ((await cache_saveCache(paths, key)) !== -1)
+        return 'uploaded';
+    return (await restoreCache(paths, key, [], { lookupOnly: true })) ? 'uploaded' : 'failed';
 }
 
 ;// CONCATENATED MODULE: ./src/local-cache.ts
@@ -99012,49 +99199,6 @@ async function staleBlobs(oldDir, newDir) {
         bytes += size;
     }
     return { count, bytes };
-}
-
-;// CONCATENATED MODULE: ./src/units.ts
-const UNITS = {
-    '': 1,
-    B: 1,
-    K: 1024,
-    KB: 1024,
-    KIB: 1024,
-    M: 1024 ** 2,
-    MB: 1024 ** 2,
-    MIB: 1024 ** 2,
-    G: 1024 ** 3,
-    GB: 1024 ** 3,
-    GIB: 1024 ** 3,
-    T: 1024 ** 4,
-    TB: 1024 ** 4,
-    TIB: 1024 ** 4
-};
-/** Parses "4GB", "512 MiB", "1.5g" or a plain byte count; binary multiples, like docker's own flags. */
-function parseSize(text) {
-    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
-    if (!match)
-        return undefined;
-    const multiple = UNITS[match[2].toUpperCase()];
-    if (multiple === undefined)
-        return undefined;
-    return Math.round(parseFloat(match[1]) * multiple);
-}
-function formatBytes(bytes) {
-    if (bytes < 1024)
-        return `${bytes} B`;
-    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-    let value = bytes / 1024;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-}
-function formatSeconds(ms) {
-    return `${(ms / 1000).toFixed(1)} s`;
 }
 
 ;// CONCATENATED MODULE: ./src/report.ts
@@ -99236,7 +99380,7 @@ function saveText(report) {
     const save = report.save;
     switch (save.status) {
         case 'saved':
-            return `${code(save.key ?? '')}, ${save.archiveBytes !== undefined ? formatBytes(save.archiveBytes) : 'size unknown'} uploaded`;
+            return `${code(save.key ?? '')}, ${save.archiveBytes !== undefined ? formatBytes(save.archiveBytes) : 'size unknown'} uploaded${storedText(save.storedFiles, save.storedBytes)}`;
         case 'unchanged':
             return 'skipped: the cache did not change (0 B uploaded)';
         default:
@@ -99264,6 +99408,11 @@ function mountAfterText(mount) {
         default:
             return 'nothing (no successful build)';
     }
+}
+function storedText(files, bytes) {
+    if (!files)
+        return '';
+    return ` (${files} large ${files === 1 ? 'file' : 'files'}, ${formatBytes(bytes ?? 0)}, already in the cache service: not uploaded again)`;
 }
 function phaseTable(report) {
     if (report.phases.length === 0)
@@ -99380,7 +99529,7 @@ async function save(state, current, warn) {
     else {
         const outcome = await saveDir(state.cacheDir, key);
         if (outcome.status === 'saved')
-            report.save = { status: 'saved', key, archiveBytes: outcome.archiveBytes };
+            report.save = { status: 'saved', key, archiveBytes: outcome.archiveBytes, storedFiles: outcome.files.stored, storedBytes: outcome.files.storedBytes };
         else if (outcome.status === 'not-saved') {
             report.save = { status: 'not-saved', key, note: outcome.reason };
             for (const message of outcome.warnings)
