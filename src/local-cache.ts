@@ -2,7 +2,7 @@ import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 
 /** A BuildKit local cache directory (an OCI layout) checked blob by blob. */
-export type CacheCheck = { ok: true; index: Buffer; bytes: number } | { ok: false; reason: string }
+export type CacheCheck = { ok: true; index: Buffer; bytes: number; digests: Set<string> } | { ok: false; reason: string }
 
 interface Descriptor {
   mediaType?: string
@@ -38,7 +38,7 @@ export async function checkLocalCache(dir: string): Promise<CacheCheck> {
     if (!root.manifests || root.manifests.length === 0) return { ok: false, reason: 'index.json lists no manifests' }
     let bytes = index.length
     for (const descriptor of root.manifests) bytes += await checkDescriptor(dir, descriptor, seen)
-    return { ok: true, index, bytes }
+    return { ok: true, index, bytes, digests: seen }
   } catch (error) {
     return { ok: false, reason: (error as Error).message }
   }
@@ -93,6 +93,47 @@ export async function staleBlobs(oldDir: string, newDir: string): Promise<{ coun
     if (after.has(name)) continue
     count++
     bytes += size
+  }
+  return { count, bytes }
+}
+
+/**
+ * Hard-links the blobs of a restored cache into the directory BuildKit is about to export to.
+ * BuildKit skips writing a blob its destination already has, and writing an unchanged large layer
+ * again (read back through the build session, then written out) is most of a partial build's export.
+ * Returns how many blobs were linked; 0 when linking is not possible (nothing is lost but time).
+ */
+export async function linkBlobs(fromDir: string, toDir: string): Promise<number> {
+  const entries = await fs.readdir(path.join(fromDir, 'blobs'), { withFileTypes: true, recursive: true }).catch(() => [])
+  let linked = 0
+  for (const entry of entries) {
+    if (!entry.isFile()) continue
+    const source = path.join(entry.parentPath, entry.name)
+    const target = path.join(toDir, path.relative(fromDir, source))
+    await fs.mkdir(path.dirname(target), { recursive: true })
+    const ok = await fs.link(source, target).then(
+      () => true,
+      (error: NodeJS.ErrnoException) => error.code === 'EEXIST'
+    )
+    if (!ok) return linked
+    linked++
+  }
+  return linked
+}
+
+/** Deletes the blobs the export's index does not reach: the ones linked in that this build no longer uses. */
+export async function pruneUnreferenced(dir: string, referenced: Set<string>): Promise<{ count: number; bytes: number }> {
+  const entries = await fs.readdir(path.join(dir, 'blobs'), { withFileTypes: true, recursive: true }).catch(() => [])
+  let count = 0
+  let bytes = 0
+  for (const entry of entries) {
+    if (!entry.isFile()) continue
+    const digest = `${path.basename(entry.parentPath)}:${entry.name}`
+    if (referenced.has(digest)) continue
+    const file = path.join(entry.parentPath, entry.name)
+    bytes += (await fs.stat(file)).size
+    await fs.rm(file)
+    count++
   }
   return { count, bytes }
 }

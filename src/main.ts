@@ -7,7 +7,7 @@ import { chooseExportMode } from './cache-meta.js'
 import { classifyHit, contentKey } from './cache-keys.js'
 import { prepareCache, restoreCache, type CacheSetup, type RestoreResult } from './cache-restore.js'
 import { parseInputs, type ActionInputs } from './inputs.js'
-import { checkLocalCache, directorySize } from './local-cache.js'
+import { checkLocalCache, directorySize, linkBlobs, pruneUnreferenced } from './local-cache.js'
 import { injectMounts, mountDigests, planCacheMounts, saveMounts, type MountContext } from './mount-transfer.js'
 import type { CacheMountPlan } from './cache-mounts.js'
 import { setOutputs } from './outputs.js'
@@ -96,6 +96,7 @@ async function buildWithCache(inputs: ActionInputs, state: RunState, setup: Cach
     cacheTo: deferExport ? undefined : setup?.exportDir,
     exportMode: mode?.mode ?? 'max'
   }
+  if (setup && restored.key && !deferExport) await linkBlobs(setup.dir, setup.exportDir)
   const build = await phase(report.phases, 'Build', () =>
     runBuild(inputs, {
       ...plan,
@@ -107,12 +108,14 @@ async function buildWithCache(inputs: ActionInputs, state: RunState, setup: Cach
   report.build = { succeeded: build.succeeded, cachedSteps: progress.cachedSteps, totalSteps: progress.totalSteps, stepsRun: progress.stepsRun, error: build.error, cacheImportMs: progress.cacheImportMs, cacheExportMs: progress.cacheExportMs }
   if (deferExport && build.succeeded) {
     if (allFromCache(progress)) state.cacheReused = true
-    else await phase(report.phases, 'Export cache', () => exportCache(inputs, state, { ...plan, cacheTo: setup.exportDir }))
+    else await phase(report.phases, 'Export cache', () => exportCache(inputs, state, setup, { ...plan, cacheTo: setup.exportDir }))
   }
   return build
 }
 
-async function exportCache(inputs: ActionInputs, state: RunState, plan: Parameters<typeof runCacheExport>[1]): Promise<void> {
+async function exportCache(inputs: ActionInputs, state: RunState, setup: CacheSetup, plan: Parameters<typeof runCacheExport>[1]): Promise<void> {
+  const linked = await linkBlobs(setup.dir, setup.exportDir)
+  core.info(`${linked} blobs of the restored cache linked into the export directory: BuildKit writes only the new ones`)
   const exported = await runCacheExport(inputs, plan)
   state.report.build!.cacheExportMs = exported.progress.cacheExportMs
   if (!exported.succeeded) warner(state.report, core.warning)(`exporting the cache failed (${exported.error}); the previous cache is kept`)
@@ -150,6 +153,8 @@ async function describeNewCache(state: RunState, setup: CacheSetup | undefined, 
     warn(`the new cache export is incomplete (${check.reason}); it will not replace the previous cache`)
     return
   }
+  const pruned = await pruneUnreferenced(setup.exportDir, check.digests)
+  if (pruned.count > 0) core.info(`${pruned.count} linked blobs this build no longer uses were left out of the new cache (${pruned.bytes} bytes)`)
   const bytes = await directorySize(setup.exportDir)
   state.newKey = contentKey(setup.prefix, check.index, await mountDigests(setup.exportDir, plans))
   const overLimit = state.cacheMaxSize !== undefined && bytes > state.cacheMaxSize ? state.cacheMaxSize : undefined

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import { blobPath, checkLocalCache, directorySize, staleBlobs, type CacheCheck } from '../../src/local-cache.js'
+import { blobPath, checkLocalCache, directorySize, linkBlobs, pruneUnreferenced, staleBlobs, type CacheCheck } from '../../src/local-cache.js'
 import { discardExport, planRotation, replaceCache, type RotationPlan } from '../../src/rotation.js'
 import { exists, useTempDirs } from './fixtures.js'
 import { blobFile, MediaType, writeBlob, writeIndex, writeJsonBlob, writeLayout, type Layout } from './oci-layout.js'
@@ -14,7 +14,7 @@ describe('checkLocalCache', () => {
     ['a manifest with no layers', { layerCount: 0 }]
   ])('[%#] a complete layout (%s) is ok and counts every byte', async (_name, options) => {
     const layout = await writeLayout(await tempDir(), options)
-    expect(await checkLocalCache(layout.dir)).toEqual({ ok: true, index: layout.index, bytes: layout.bytes })
+    expect(await checkLocalCache(layout.dir)).toMatchObject({ ok: true, index: layout.index, bytes: layout.bytes })
     expect(await directorySize(layout.dir)).toBe(layout.bytes)
   })
 
@@ -121,7 +121,7 @@ describe('staleBlobs', () => {
 })
 
 describe('planRotation', () => {
-  const complete: CacheCheck = { ok: true, index: Buffer.from('{}'), bytes: 2 }
+  const complete: CacheCheck = { ok: true, index: Buffer.from('{}'), bytes: 2, digests: new Set() }
   const incomplete: CacheCheck = { ok: false, reason: 'blob sha256:aa is missing' }
 
   test.each<[boolean, CacheCheck | undefined, RotationPlan]>([
@@ -149,7 +149,7 @@ describe('replaceCache', () => {
   test('swaps the export in: new content in place, stale and old blobs gone', async () => {
     const { dir, exportDir, old, fresh, stale } = await cacheAndExport()
     await replaceCache(dir, exportDir)
-    expect(await checkLocalCache(dir)).toEqual({ ok: true, index: fresh.index, bytes: fresh.bytes })
+    expect(await checkLocalCache(dir)).toMatchObject({ ok: true, index: fresh.index, bytes: fresh.bytes })
     expect(await directorySize(dir)).toBe(fresh.bytes)
     expect(await exists(stale)).toBe(false)
     expect(await exists(blobFile(dir, old.layers[0]))).toBe(false)
@@ -161,7 +161,7 @@ describe('replaceCache', () => {
     const { dir, exportDir, fresh } = await cacheAndExport()
     await fs.rm(dir, { recursive: true })
     await replaceCache(dir, exportDir)
-    expect(await checkLocalCache(dir)).toEqual({ ok: true, index: fresh.index, bytes: fresh.bytes })
+    expect(await checkLocalCache(dir)).toMatchObject({ ok: true, index: fresh.index, bytes: fresh.bytes })
     expect(await exists(exportDir)).toBe(false)
   })
 
@@ -169,7 +169,7 @@ describe('replaceCache', () => {
     const { dir, exportDir, fresh } = await cacheAndExport()
     await writeLayout(`${dir}-old`, { name: 'v0' })
     await replaceCache(dir, exportDir)
-    expect(await checkLocalCache(dir)).toEqual({ ok: true, index: fresh.index, bytes: fresh.bytes })
+    expect(await checkLocalCache(dir)).toMatchObject({ ok: true, index: fresh.index, bytes: fresh.bytes })
     expect(await exists(`${dir}-old`)).toBe(false)
   })
 
@@ -177,7 +177,7 @@ describe('replaceCache', () => {
     const { dir, exportDir, old } = await cacheAndExport()
     await fs.rm(exportDir, { recursive: true })
     await expect(replaceCache(dir, exportDir)).rejects.toThrow(/ENOENT/)
-    expect(await checkLocalCache(dir)).toEqual({ ok: true, index: old.index, bytes: old.bytes })
+    expect(await checkLocalCache(dir)).toMatchObject({ ok: true, index: old.index, bytes: old.bytes })
     expect(await exists(`${dir}-old`)).toBe(false)
   })
 })
@@ -192,5 +192,37 @@ describe('discardExport', () => {
   test('is fine when there is nothing to remove', async () => {
     const dir = path.join(await tempDir(), 'never-exported')
     await expect(discardExport(dir)).resolves.toBeUndefined()
+  })
+})
+
+describe('linking the restored blobs into the export, then pruning what the export does not use', () => {
+  test('every restored blob is hard-linked (same inode, no bytes copied); existing ones are left alone', async () => {
+    const restored = await writeLayout(await tempDir(), { nested: true })
+    const exportDir = await tempDir()
+    await fs.mkdir(path.join(exportDir, 'blobs', 'sha256'), { recursive: true })
+    await fs.copyFile(blobFile(restored.dir, restored.config), blobFile(exportDir, restored.config))
+    expect(await linkBlobs(restored.dir, exportDir)).toBe(restored.blobs.length)
+    for (const blob of restored.blobs) {
+      const [a, b] = await Promise.all([fs.stat(blobFile(restored.dir, blob)), fs.stat(blobFile(exportDir, blob))])
+      if (blob.digest !== restored.config.digest) expect(b.ino).toBe(a.ino)
+      expect(b.size).toBe(blob.size)
+    }
+  })
+
+  test('nothing restored, nothing linked', async () => {
+    expect(await linkBlobs(path.join(await tempDir(), 'none'), await tempDir())).toBe(0)
+  })
+
+  test('after the export, blobs its index does not reach are deleted and counted; the rest stay', async () => {
+    const old = await writeLayout(await tempDir(), { nested: false })
+    const fresh = await writeLayout(await tempDir(), { nested: true, layerCount: 1 })
+    await linkBlobs(old.dir, fresh.dir)
+    const check = await checkLocalCache(fresh.dir)
+    if (!check.ok) throw new Error(check.reason)
+    const onlyOld = old.blobs.filter(blob => !fresh.blobs.some(b => b.digest === blob.digest))
+    const pruned = await pruneUnreferenced(fresh.dir, check.digests)
+    expect(pruned).toEqual({ count: onlyOld.length, bytes: onlyOld.reduce((sum, b) => sum + b.size, 0) })
+    expect(await directorySize(fresh.dir)).toBe(fresh.bytes)
+    expect(await checkLocalCache(fresh.dir)).toMatchObject({ ok: true })
   })
 })

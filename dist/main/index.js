@@ -100133,7 +100133,7 @@ async function checkLocalCache(dir) {
         let bytes = index.length;
         for (const descriptor of root.manifests)
             bytes += await checkDescriptor(dir, descriptor, seen);
-        return { ok: true, index, bytes };
+        return { ok: true, index, bytes, digests: seen };
     }
     catch (error) {
         return { ok: false, reason: error.message };
@@ -100191,6 +100191,46 @@ async function staleBlobs(oldDir, newDir) {
             continue;
         count++;
         bytes += size;
+    }
+    return { count, bytes };
+}
+/**
+ * Hard-links the blobs of a restored cache into the directory BuildKit is about to export to.
+ * BuildKit skips writing a blob its destination already has, and writing an unchanged large layer
+ * again (read back through the build session, then written out) is most of a partial build's export.
+ * Returns how many blobs were linked; 0 when linking is not possible (nothing is lost but time).
+ */
+async function linkBlobs(fromDir, toDir) {
+    const entries = await promises_namespaceObject.readdir(external_node_path_namespaceObject.join(fromDir, 'blobs'), { withFileTypes: true, recursive: true }).catch(() => []);
+    let linked = 0;
+    for (const entry of entries) {
+        if (!entry.isFile())
+            continue;
+        const source = external_node_path_namespaceObject.join(entry.parentPath, entry.name);
+        const target = external_node_path_namespaceObject.join(toDir, external_node_path_namespaceObject.relative(fromDir, source));
+        await promises_namespaceObject.mkdir(external_node_path_namespaceObject.dirname(target), { recursive: true });
+        const ok = await promises_namespaceObject.link(source, target).then(() => true, (error) => error.code === 'EEXIST');
+        if (!ok)
+            return linked;
+        linked++;
+    }
+    return linked;
+}
+/** Deletes the blobs the export's index does not reach: the ones linked in that this build no longer uses. */
+async function pruneUnreferenced(dir, referenced) {
+    const entries = await promises_namespaceObject.readdir(external_node_path_namespaceObject.join(dir, 'blobs'), { withFileTypes: true, recursive: true }).catch(() => []);
+    let count = 0;
+    let bytes = 0;
+    for (const entry of entries) {
+        if (!entry.isFile())
+            continue;
+        const digest = `${external_node_path_namespaceObject.basename(entry.parentPath)}:${entry.name}`;
+        if (referenced.has(digest))
+            continue;
+        const file = external_node_path_namespaceObject.join(entry.parentPath, entry.name);
+        bytes += (await promises_namespaceObject.stat(file)).size;
+        await promises_namespaceObject.rm(file);
+        count++;
     }
     return { count, bytes };
 }
@@ -100948,6 +100988,8 @@ async function buildWithCache(inputs, state, setup, restored) {
         cacheTo: deferExport ? undefined : setup?.exportDir,
         exportMode: mode?.mode ?? 'max'
     };
+    if (setup && restored.key && !deferExport)
+        await linkBlobs(setup.dir, setup.exportDir);
     const build = await phase(report.phases, 'Build', () => runBuild(inputs, {
         ...plan,
         metadataFile: external_node_path_namespaceObject.join(process.env.RUNNER_TEMP ?? '.', `${state.builder}-metadata.json`),
@@ -100959,11 +101001,13 @@ async function buildWithCache(inputs, state, setup, restored) {
         if (allFromCache(progress))
             state.cacheReused = true;
         else
-            await phase(report.phases, 'Export cache', () => exportCache(inputs, state, { ...plan, cacheTo: setup.exportDir }));
+            await phase(report.phases, 'Export cache', () => exportCache(inputs, state, setup, { ...plan, cacheTo: setup.exportDir }));
     }
     return build;
 }
-async function exportCache(inputs, state, plan) {
+async function exportCache(inputs, state, setup, plan) {
+    const linked = await linkBlobs(setup.dir, setup.exportDir);
+    info(`${linked} blobs of the restored cache linked into the export directory: BuildKit writes only the new ones`);
     const exported = await runCacheExport(inputs, plan);
     state.report.build.cacheExportMs = exported.progress.cacheExportMs;
     if (!exported.succeeded)
@@ -101002,6 +101046,9 @@ async function describeNewCache(state, setup, build, plans, warn) {
         warn(`the new cache export is incomplete (${check.reason}); it will not replace the previous cache`);
         return;
     }
+    const pruned = await pruneUnreferenced(setup.exportDir, check.digests);
+    if (pruned.count > 0)
+        info(`${pruned.count} linked blobs this build no longer uses were left out of the new cache (${pruned.bytes} bytes)`);
     const bytes = await directorySize(setup.exportDir);
     state.newKey = contentKey(setup.prefix, check.index, await mountDigests(setup.exportDir, plans));
     const overLimit = state.cacheMaxSize !== undefined && bytes > state.cacheMaxSize ? state.cacheMaxSize : undefined;

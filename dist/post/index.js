@@ -99139,7 +99139,7 @@ async function checkLocalCache(dir) {
         let bytes = index.length;
         for (const descriptor of root.manifests)
             bytes += await checkDescriptor(dir, descriptor, seen);
-        return { ok: true, index, bytes };
+        return { ok: true, index, bytes, digests: seen };
     }
     catch (error) {
         return { ok: false, reason: error.message };
@@ -99197,6 +99197,46 @@ async function staleBlobs(oldDir, newDir) {
             continue;
         count++;
         bytes += size;
+    }
+    return { count, bytes };
+}
+/**
+ * Hard-links the blobs of a restored cache into the directory BuildKit is about to export to.
+ * BuildKit skips writing a blob its destination already has, and writing an unchanged large layer
+ * again (read back through the build session, then written out) is most of a partial build's export.
+ * Returns how many blobs were linked; 0 when linking is not possible (nothing is lost but time).
+ */
+async function linkBlobs(fromDir, toDir) {
+    const entries = await fs.readdir(path.join(fromDir, 'blobs'), { withFileTypes: true, recursive: true }).catch(() => []);
+    let linked = 0;
+    for (const entry of entries) {
+        if (!entry.isFile())
+            continue;
+        const source = path.join(entry.parentPath, entry.name);
+        const target = path.join(toDir, path.relative(fromDir, source));
+        await fs.mkdir(path.dirname(target), { recursive: true });
+        const ok = await fs.link(source, target).then(() => true, (error) => error.code === 'EEXIST');
+        if (!ok)
+            return linked;
+        linked++;
+    }
+    return linked;
+}
+/** Deletes the blobs the export's index does not reach: the ones linked in that this build no longer uses. */
+async function pruneUnreferenced(dir, referenced) {
+    const entries = await fs.readdir(path.join(dir, 'blobs'), { withFileTypes: true, recursive: true }).catch(() => []);
+    let count = 0;
+    let bytes = 0;
+    for (const entry of entries) {
+        if (!entry.isFile())
+            continue;
+        const digest = `${path.basename(entry.parentPath)}:${entry.name}`;
+        if (referenced.has(digest))
+            continue;
+        const file = path.join(entry.parentPath, entry.name);
+        bytes += (await fs.stat(file)).size;
+        await fs.rm(file);
+        count++;
     }
     return { count, bytes };
 }
