@@ -3,6 +3,7 @@ import * as core from '@actions/core'
 import { runBuild, runCacheExport, type BuildOutcome } from './build.js'
 import { bootBuilder, builderName, checkToolchain } from './builder.js'
 import { installBuildx } from './buildx-install.js'
+import { fillMissingResults } from './cache-merge.js'
 import { chooseExportMode } from './cache-meta.js'
 import { classifyHit, contentKey } from './cache-keys.js'
 import { prepareCache, restoreCache, type CacheSetup, type RestoreResult } from './cache-restore.js'
@@ -118,6 +119,10 @@ async function exportCache(inputs: ActionInputs, state: RunState, setup: CacheSe
   core.info(`${linked} blobs of the restored cache linked into the export directory: BuildKit writes only the new ones`)
   const exported = await runCacheExport(inputs, plan)
   state.report.build!.cacheExportMs = exported.progress.cacheExportMs
+  if (exported.succeeded) {
+    const filled = await fillMissingResults(setup.dir, setup.exportDir)
+    if (filled > 0) core.info(`${filled} steps the build did not need to load got their results from the restored cache`)
+  }
   if (!exported.succeeded) warner(state.report, core.warning)(`exporting the cache failed (${exported.error}); the previous cache is kept`)
 }
 

@@ -2321,7 +2321,7 @@ var base64_1 = __nccwpck_require__(6335);
 Object.defineProperty(exports, "base64decode", ({ enumerable: true, get: function () { return base64_1.base64decode; } }));
 Object.defineProperty(exports, "base64encode", ({ enumerable: true, get: function () { return base64_1.base64encode; } }));
 // UTF8 encoding
-var protobufjs_utf8_1 = __nccwpck_require__(8950);
+var protobufjs_utf8_1 = __nccwpck_require__(6569);
 Object.defineProperty(exports, "utf8read", ({ enumerable: true, get: function () { return protobufjs_utf8_1.utf8read; } }));
 // Binary format contracts, options for reading and writing, for example
 var binary_format_contract_1 = __nccwpck_require__(4816);
@@ -3091,7 +3091,7 @@ PbLong.ZERO = new PbLong(0, 0);
 
 /***/ }),
 
-/***/ 8950:
+/***/ 6569:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -43067,6 +43067,259 @@ function pluginFileName() {
     return process.platform === 'win32' ? 'docker-buildx.exe' : 'docker-buildx';
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/local-cache.ts
+
+
+function blobPath(dir, digest) {
+    const [algorithm, hex] = digest.split(':');
+    return external_node_path_namespaceObject.join(dir, 'blobs', algorithm, hex);
+}
+/**
+ * Follows index.json through every manifest to every blob and checks each is present with the
+ * size its descriptor claims: an export cut short or a damaged restore fails here, not in BuildKit.
+ */
+async function checkLocalCache(dir) {
+    let index;
+    try {
+        index = await promises_namespaceObject.readFile(external_node_path_namespaceObject.join(dir, 'index.json'));
+    }
+    catch {
+        return { ok: false, reason: `no index.json in ${dir}` };
+    }
+    try {
+        const seen = new Set();
+        const root = JSON.parse(index.toString());
+        if (!root.manifests || root.manifests.length === 0)
+            return { ok: false, reason: 'index.json lists no manifests' };
+        let bytes = index.length;
+        for (const descriptor of root.manifests)
+            bytes += await checkDescriptor(dir, descriptor, seen);
+        return { ok: true, index, bytes, digests: seen };
+    }
+    catch (error) {
+        return { ok: false, reason: error.message };
+    }
+}
+async function checkDescriptor(dir, descriptor, seen) {
+    if (seen.has(descriptor.digest))
+        return 0;
+    seen.add(descriptor.digest);
+    const file = blobPath(dir, descriptor.digest);
+    const stat = await promises_namespaceObject.stat(file).catch(() => undefined);
+    if (!stat)
+        throw new Error(`blob ${descriptor.digest} is missing`);
+    if (stat.size !== descriptor.size) {
+        throw new Error(`blob ${descriptor.digest} has ${stat.size} bytes, expected ${descriptor.size}`);
+    }
+    let bytes = stat.size;
+    if (isManifest(descriptor.mediaType)) {
+        const manifest = JSON.parse(await promises_namespaceObject.readFile(file, 'utf8'));
+        const children = [...(manifest.manifests ?? []), ...(manifest.layers ?? []), ...(manifest.config ? [manifest.config] : [])];
+        for (const child of children)
+            bytes += await checkDescriptor(dir, child, seen);
+    }
+    return bytes;
+}
+function isManifest(mediaType) {
+    return mediaType !== undefined && /(manifest|image\.index).*json|manifest\.list/.test(mediaType);
+}
+/** Bytes of every file under dir; 0 when it does not exist. */
+async function directorySize(dir) {
+    const entries = await promises_namespaceObject.readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
+    let total = 0;
+    for (const entry of entries) {
+        if (entry.isFile())
+            total += (await promises_namespaceObject.stat(external_node_path_namespaceObject.join(entry.parentPath, entry.name))).size;
+    }
+    return total;
+}
+/** Blobs of `oldDir` that `newDir` no longer has: what rotation drops. */
+async function staleBlobs(oldDir, newDir) {
+    const blobsOf = async (dir) => {
+        const sizes = new Map();
+        const entries = await fs.readdir(path.join(dir, 'blobs'), { withFileTypes: true, recursive: true }).catch(() => []);
+        for (const entry of entries) {
+            if (entry.isFile())
+                sizes.set(entry.name, (await fs.stat(path.join(entry.parentPath, entry.name))).size);
+        }
+        return sizes;
+    };
+    const [before, after] = await Promise.all([blobsOf(oldDir), blobsOf(newDir)]);
+    let count = 0;
+    let bytes = 0;
+    for (const [name, size] of before) {
+        if (after.has(name))
+            continue;
+        count++;
+        bytes += size;
+    }
+    return { count, bytes };
+}
+/**
+ * Hard-links the blobs of a restored cache into the directory BuildKit is about to export to.
+ * BuildKit skips writing a blob its destination already has, and writing an unchanged large layer
+ * again (read back through the build session, then written out) is most of a partial build's export.
+ * Returns how many blobs were linked; 0 when linking is not possible (nothing is lost but time).
+ */
+async function linkBlobs(fromDir, toDir) {
+    const entries = await promises_namespaceObject.readdir(external_node_path_namespaceObject.join(fromDir, 'blobs'), { withFileTypes: true, recursive: true }).catch(() => []);
+    let linked = 0;
+    for (const entry of entries) {
+        if (!entry.isFile())
+            continue;
+        const source = external_node_path_namespaceObject.join(entry.parentPath, entry.name);
+        const target = external_node_path_namespaceObject.join(toDir, external_node_path_namespaceObject.relative(fromDir, source));
+        await promises_namespaceObject.mkdir(external_node_path_namespaceObject.dirname(target), { recursive: true });
+        const ok = await promises_namespaceObject.link(source, target).then(() => true, (error) => error.code === 'EEXIST');
+        if (!ok)
+            return linked;
+        linked++;
+    }
+    return linked;
+}
+/** Deletes the blobs the export's index does not reach: the ones linked in that this build no longer uses. */
+async function pruneUnreferenced(dir, referenced) {
+    const entries = await promises_namespaceObject.readdir(external_node_path_namespaceObject.join(dir, 'blobs'), { withFileTypes: true, recursive: true }).catch(() => []);
+    let count = 0;
+    let bytes = 0;
+    for (const entry of entries) {
+        if (!entry.isFile())
+            continue;
+        const digest = `${external_node_path_namespaceObject.basename(entry.parentPath)}:${entry.name}`;
+        if (referenced.has(digest))
+            continue;
+        const file = external_node_path_namespaceObject.join(entry.parentPath, entry.name);
+        bytes += (await promises_namespaceObject.stat(file)).size;
+        await promises_namespaceObject.rm(file);
+        count++;
+    }
+    return { count, bytes };
+}
+
+;// CONCATENATED MODULE: ./src/cache-merge.ts
+
+
+
+
+const CACHE_CONFIG_TYPE = 'application/vnd.buildkit.cacheconfig.v0';
+/**
+ * An export made by the second, export-only pass names every step's cache key, but leaves out the
+ * result of a step the first pass never had to load (a later step was already cached). Exported
+ * as is, the next run would rerun that step. Such keys get the result the restored cache had for
+ * the same key: same digest, same computation. Only keys this build's graph names are filled, so
+ * the cache stays the size of one build. Returns how many records were filled.
+ */
+async function fillMissingResults(restoredDir, exportDir) {
+    const [old, fresh] = await Promise.all([loadCache(restoredDir), loadCache(exportDir)]);
+    if (!old || !fresh)
+        return 0;
+    const oldRecords = new Map(old.config.records.map(record => [record.digest, record]));
+    const copier = new LayerCopier(old, fresh);
+    let filled = 0;
+    for (const record of fresh.config.records) {
+        if ((record.layers && record.layers.length > 0) || (record.chains && record.chains.length > 0))
+            continue;
+        const previous = oldRecords.get(record.digest);
+        if (!previous?.layers || previous.layers.length === 0)
+            continue;
+        record.layers = previous.layers.map(result => ({ ...result, layer: copier.copy(result.layer) }));
+        filled++;
+    }
+    if (filled === 0)
+        return 0;
+    await copier.copyBlobs();
+    await writeCache(fresh);
+    return filled;
+}
+/** Copies layer chains from one cache config into another, each chain entry once. */
+class LayerCopier {
+    from;
+    to;
+    known = new Map();
+    blobs = new Set();
+    constructor(from, to) {
+        this.from = from;
+        this.to = to;
+        to.config.layers.forEach((layer, i) => this.known.set(chainKey(layer.blob, layer.parent), i));
+    }
+    copy(oldIndex) {
+        const layer = this.from.config.layers[oldIndex];
+        if (!layer)
+            throw new Error(`the restored cache config names layer ${oldIndex}, which it does not have`);
+        const parent = layer.parent !== undefined && layer.parent >= 0 ? this.copy(layer.parent) : undefined;
+        const key = chainKey(layer.blob, parent);
+        const existing = this.known.get(key);
+        if (existing !== undefined)
+            return existing;
+        const copied = { ...layer };
+        delete copied.parent;
+        if (parent !== undefined)
+            copied.parent = parent;
+        this.to.config.layers.push(copied);
+        this.known.set(key, this.to.config.layers.length - 1);
+        this.blobs.add(layer.blob);
+        return this.to.config.layers.length - 1;
+    }
+    /** Each copied blob: its descriptor into the new manifest, its file into the new directory (linked if not already there). */
+    async copyBlobs() {
+        for (const digest of this.blobs) {
+            if (!this.to.manifest.manifests.some(d => d.digest === digest)) {
+                const descriptor = this.from.manifest.manifests.find(d => d.digest === digest);
+                if (!descriptor)
+                    throw new Error(`the restored cache has no descriptor for ${digest}`);
+                this.to.manifest.manifests.push(descriptor);
+            }
+            const target = blobPath(this.to.dir, digest);
+            if (await cache_merge_exists(target))
+                continue;
+            await promises_namespaceObject.mkdir(external_node_path_namespaceObject.dirname(target), { recursive: true });
+            await promises_namespaceObject.link(blobPath(this.from.dir, digest), target).catch(() => promises_namespaceObject.copyFile(blobPath(this.from.dir, digest), target));
+        }
+    }
+}
+function chainKey(blob, parent) {
+    return `${blob}|${parent ?? -1}`;
+}
+async function loadCache(dir) {
+    try {
+        const index = JSON.parse(await promises_namespaceObject.readFile(external_node_path_namespaceObject.join(dir, 'index.json'), 'utf8'));
+        if (index.manifests.length !== 1)
+            return undefined;
+        const manifest = JSON.parse(await promises_namespaceObject.readFile(blobPath(dir, index.manifests[0].digest), 'utf8'));
+        const configDescriptor = manifest.manifests?.find(d => d.mediaType === CACHE_CONFIG_TYPE);
+        if (!configDescriptor)
+            return undefined;
+        const config = JSON.parse(await promises_namespaceObject.readFile(blobPath(dir, configDescriptor.digest), 'utf8'));
+        if (!Array.isArray(config.layers) || !Array.isArray(config.records))
+            return undefined;
+        return { dir, index, manifest, configDescriptor, config };
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Writes the changed config, then the manifest naming it, then index.json naming that. */
+async function writeCache(cache) {
+    const config = await writeBlob(cache.dir, JSON.stringify(cache.config));
+    cache.manifest.manifests = cache.manifest.manifests.map(d => (d.digest === cache.configDescriptor.digest ? { ...d, ...config } : d));
+    const manifest = await writeBlob(cache.dir, JSON.stringify(cache.manifest));
+    cache.index.manifests = [{ ...cache.index.manifests[0], ...manifest }];
+    await promises_namespaceObject.writeFile(external_node_path_namespaceObject.join(cache.dir, 'index.json'), JSON.stringify(cache.index));
+}
+async function writeBlob(dir, text) {
+    const data = Buffer.from(text);
+    const digest = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(data).digest('hex')}`;
+    const file = blobPath(dir, digest);
+    await promises_namespaceObject.mkdir(external_node_path_namespaceObject.dirname(file), { recursive: true });
+    await promises_namespaceObject.writeFile(file, data);
+    return { digest, size: data.length };
+}
+async function cache_merge_exists(file) {
+    return promises_namespaceObject.access(file).then(() => true, () => false);
+}
+
 ;// CONCATENATED MODULE: ./src/constants.ts
 /** Every input, output and state name, spelled once. */
 var Input;
@@ -43150,8 +43403,6 @@ function nextCacheMeta(key, mode, bytes, previous, now) {
     };
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/cache-keys.ts
 
 
@@ -100106,135 +100357,6 @@ async function saveFile(dir, file) {
     return (await cache.restoreCache(paths, key, [], { lookupOnly: true })) ? 'uploaded' : 'failed';
 }
 
-;// CONCATENATED MODULE: ./src/local-cache.ts
-
-
-function blobPath(dir, digest) {
-    const [algorithm, hex] = digest.split(':');
-    return external_node_path_namespaceObject.join(dir, 'blobs', algorithm, hex);
-}
-/**
- * Follows index.json through every manifest to every blob and checks each is present with the
- * size its descriptor claims: an export cut short or a damaged restore fails here, not in BuildKit.
- */
-async function checkLocalCache(dir) {
-    let index;
-    try {
-        index = await promises_namespaceObject.readFile(external_node_path_namespaceObject.join(dir, 'index.json'));
-    }
-    catch {
-        return { ok: false, reason: `no index.json in ${dir}` };
-    }
-    try {
-        const seen = new Set();
-        const root = JSON.parse(index.toString());
-        if (!root.manifests || root.manifests.length === 0)
-            return { ok: false, reason: 'index.json lists no manifests' };
-        let bytes = index.length;
-        for (const descriptor of root.manifests)
-            bytes += await checkDescriptor(dir, descriptor, seen);
-        return { ok: true, index, bytes, digests: seen };
-    }
-    catch (error) {
-        return { ok: false, reason: error.message };
-    }
-}
-async function checkDescriptor(dir, descriptor, seen) {
-    if (seen.has(descriptor.digest))
-        return 0;
-    seen.add(descriptor.digest);
-    const file = blobPath(dir, descriptor.digest);
-    const stat = await promises_namespaceObject.stat(file).catch(() => undefined);
-    if (!stat)
-        throw new Error(`blob ${descriptor.digest} is missing`);
-    if (stat.size !== descriptor.size) {
-        throw new Error(`blob ${descriptor.digest} has ${stat.size} bytes, expected ${descriptor.size}`);
-    }
-    let bytes = stat.size;
-    if (isManifest(descriptor.mediaType)) {
-        const manifest = JSON.parse(await promises_namespaceObject.readFile(file, 'utf8'));
-        const children = [...(manifest.manifests ?? []), ...(manifest.layers ?? []), ...(manifest.config ? [manifest.config] : [])];
-        for (const child of children)
-            bytes += await checkDescriptor(dir, child, seen);
-    }
-    return bytes;
-}
-function isManifest(mediaType) {
-    return mediaType !== undefined && /(manifest|image\.index).*json|manifest\.list/.test(mediaType);
-}
-/** Bytes of every file under dir; 0 when it does not exist. */
-async function directorySize(dir) {
-    const entries = await promises_namespaceObject.readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
-    let total = 0;
-    for (const entry of entries) {
-        if (entry.isFile())
-            total += (await promises_namespaceObject.stat(external_node_path_namespaceObject.join(entry.parentPath, entry.name))).size;
-    }
-    return total;
-}
-/** Blobs of `oldDir` that `newDir` no longer has: what rotation drops. */
-async function staleBlobs(oldDir, newDir) {
-    const blobsOf = async (dir) => {
-        const sizes = new Map();
-        const entries = await fs.readdir(path.join(dir, 'blobs'), { withFileTypes: true, recursive: true }).catch(() => []);
-        for (const entry of entries) {
-            if (entry.isFile())
-                sizes.set(entry.name, (await fs.stat(path.join(entry.parentPath, entry.name))).size);
-        }
-        return sizes;
-    };
-    const [before, after] = await Promise.all([blobsOf(oldDir), blobsOf(newDir)]);
-    let count = 0;
-    let bytes = 0;
-    for (const [name, size] of before) {
-        if (after.has(name))
-            continue;
-        count++;
-        bytes += size;
-    }
-    return { count, bytes };
-}
-/**
- * Hard-links the blobs of a restored cache into the directory BuildKit is about to export to.
- * BuildKit skips writing a blob its destination already has, and writing an unchanged large layer
- * again (read back through the build session, then written out) is most of a partial build's export.
- * Returns how many blobs were linked; 0 when linking is not possible (nothing is lost but time).
- */
-async function linkBlobs(fromDir, toDir) {
-    const entries = await promises_namespaceObject.readdir(external_node_path_namespaceObject.join(fromDir, 'blobs'), { withFileTypes: true, recursive: true }).catch(() => []);
-    let linked = 0;
-    for (const entry of entries) {
-        if (!entry.isFile())
-            continue;
-        const source = external_node_path_namespaceObject.join(entry.parentPath, entry.name);
-        const target = external_node_path_namespaceObject.join(toDir, external_node_path_namespaceObject.relative(fromDir, source));
-        await promises_namespaceObject.mkdir(external_node_path_namespaceObject.dirname(target), { recursive: true });
-        const ok = await promises_namespaceObject.link(source, target).then(() => true, (error) => error.code === 'EEXIST');
-        if (!ok)
-            return linked;
-        linked++;
-    }
-    return linked;
-}
-/** Deletes the blobs the export's index does not reach: the ones linked in that this build no longer uses. */
-async function pruneUnreferenced(dir, referenced) {
-    const entries = await promises_namespaceObject.readdir(external_node_path_namespaceObject.join(dir, 'blobs'), { withFileTypes: true, recursive: true }).catch(() => []);
-    let count = 0;
-    let bytes = 0;
-    for (const entry of entries) {
-        if (!entry.isFile())
-            continue;
-        const digest = `${external_node_path_namespaceObject.basename(entry.parentPath)}:${entry.name}`;
-        if (referenced.has(digest))
-            continue;
-        const file = external_node_path_namespaceObject.join(entry.parentPath, entry.name);
-        bytes += (await promises_namespaceObject.stat(file)).size;
-        await promises_namespaceObject.rm(file);
-        count++;
-    }
-    return { count, bytes };
-}
-
 ;// CONCATENATED MODULE: ./src/cache-restore.ts
 
 
@@ -100908,6 +101030,7 @@ function loadRunState() {
 
 
 
+
 async function main() {
     const runner = runnerInfo();
     const inputs = readInputs(runner.workspace);
@@ -101010,6 +101133,11 @@ async function exportCache(inputs, state, setup, plan) {
     info(`${linked} blobs of the restored cache linked into the export directory: BuildKit writes only the new ones`);
     const exported = await runCacheExport(inputs, plan);
     state.report.build.cacheExportMs = exported.progress.cacheExportMs;
+    if (exported.succeeded) {
+        const filled = await fillMissingResults(setup.dir, setup.exportDir);
+        if (filled > 0)
+            info(`${filled} steps the build did not need to load got their results from the restored cache`);
+    }
     if (!exported.succeeded)
         warner(state.report, warning)(`exporting the cache failed (${exported.error}); the previous cache is kept`);
 }

@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto'
+import * as fs from 'node:fs/promises'
+import * as path from 'node:path'
+import { blobPath } from './local-cache.js'
+
+/**
+ * BuildKit's cache config (application/vnd.buildkit.cacheconfig.v0): layer chains, and records
+ * keyed by cache-key digest whose `layers` name the result.
+ */
+interface CacheConfig {
+  layers: { blob: string; parent?: number; [other: string]: unknown }[]
+  records: { digest: string; layers?: { layer: number; [other: string]: unknown }[]; chains?: unknown[]; [other: string]: unknown }[]
+}
+
+interface Descriptor {
+  mediaType: string
+  digest: string
+  size: number
+  [other: string]: unknown
+}
+
+interface LoadedCache {
+  dir: string
+  index: { manifests: Descriptor[]; [other: string]: unknown }
+  manifest: { manifests: Descriptor[]; [other: string]: unknown }
+  configDescriptor: Descriptor
+  config: CacheConfig
+}
+
+const CACHE_CONFIG_TYPE = 'application/vnd.buildkit.cacheconfig.v0'
+
+/**
+ * An export made by the second, export-only pass names every step's cache key, but leaves out the
+ * result of a step the first pass never had to load (a later step was already cached). Exported
+ * as is, the next run would rerun that step. Such keys get the result the restored cache had for
+ * the same key: same digest, same computation. Only keys this build's graph names are filled, so
+ * the cache stays the size of one build. Returns how many records were filled.
+ */
+export async function fillMissingResults(restoredDir: string, exportDir: string): Promise<number> {
+  const [old, fresh] = await Promise.all([loadCache(restoredDir), loadCache(exportDir)])
+  if (!old || !fresh) return 0
+  const oldRecords = new Map(old.config.records.map(record => [record.digest, record]))
+  const copier = new LayerCopier(old, fresh)
+  let filled = 0
+  for (const record of fresh.config.records) {
+    if ((record.layers && record.layers.length > 0) || (record.chains && record.chains.length > 0)) continue
+    const previous = oldRecords.get(record.digest)
+    if (!previous?.layers || previous.layers.length === 0) continue
+    record.layers = previous.layers.map(result => ({ ...result, layer: copier.copy(result.layer) }))
+    filled++
+  }
+  if (filled === 0) return 0
+  await copier.copyBlobs()
+  await writeCache(fresh)
+  return filled
+}
+
+/** Copies layer chains from one cache config into another, each chain entry once. */
+class LayerCopier {
+  private readonly known = new Map<string, number>()
+  private readonly blobs = new Set<string>()
+
+  constructor(
+    private readonly from: LoadedCache,
+    private readonly to: LoadedCache
+  ) {
+    to.config.layers.forEach((layer, i) => this.known.set(chainKey(layer.blob, layer.parent), i))
+  }
+
+  copy(oldIndex: number): number {
+    const layer = this.from.config.layers[oldIndex]
+    if (!layer) throw new Error(`the restored cache config names layer ${oldIndex}, which it does not have`)
+    const parent = layer.parent !== undefined && layer.parent >= 0 ? this.copy(layer.parent) : undefined
+    const key = chainKey(layer.blob, parent)
+    const existing = this.known.get(key)
+    if (existing !== undefined) return existing
+    const copied: CacheConfig['layers'][number] = { ...layer }
+    delete copied.parent
+    if (parent !== undefined) copied.parent = parent
+    this.to.config.layers.push(copied)
+    this.known.set(key, this.to.config.layers.length - 1)
+    this.blobs.add(layer.blob)
+    return this.to.config.layers.length - 1
+  }
+
+  /** Each copied blob: its descriptor into the new manifest, its file into the new directory (linked if not already there). */
+  async copyBlobs(): Promise<void> {
+    for (const digest of this.blobs) {
+      if (!this.to.manifest.manifests.some(d => d.digest === digest)) {
+        const descriptor = this.from.manifest.manifests.find(d => d.digest === digest)
+        if (!descriptor) throw new Error(`the restored cache has no descriptor for ${digest}`)
+        this.to.manifest.manifests.push(descriptor)
+      }
+      const target = blobPath(this.to.dir, digest)
+      if (await exists(target)) continue
+      await fs.mkdir(path.dirname(target), { recursive: true })
+      await fs.link(blobPath(this.from.dir, digest), target).catch(() => fs.copyFile(blobPath(this.from.dir, digest), target))
+    }
+  }
+}
+
+function chainKey(blob: string, parent: number | undefined): string {
+  return `${blob}|${parent ?? -1}`
+}
+
+async function loadCache(dir: string): Promise<LoadedCache | undefined> {
+  try {
+    const index = JSON.parse(await fs.readFile(path.join(dir, 'index.json'), 'utf8')) as LoadedCache['index']
+    if (index.manifests.length !== 1) return undefined
+    const manifest = JSON.parse(await fs.readFile(blobPath(dir, index.manifests[0].digest), 'utf8')) as LoadedCache['manifest']
+    const configDescriptor = manifest.manifests?.find(d => d.mediaType === CACHE_CONFIG_TYPE)
+    if (!configDescriptor) return undefined
+    const config = JSON.parse(await fs.readFile(blobPath(dir, configDescriptor.digest), 'utf8')) as CacheConfig
+    if (!Array.isArray(config.layers) || !Array.isArray(config.records)) return undefined
+    return { dir, index, manifest, configDescriptor, config }
+  } catch {
+    return undefined
+  }
+}
+
+/** Writes the changed config, then the manifest naming it, then index.json naming that. */
+async function writeCache(cache: LoadedCache): Promise<void> {
+  const config = await writeBlob(cache.dir, JSON.stringify(cache.config))
+  cache.manifest.manifests = cache.manifest.manifests.map(d => (d.digest === cache.configDescriptor.digest ? { ...d, ...config } : d))
+  const manifest = await writeBlob(cache.dir, JSON.stringify(cache.manifest))
+  cache.index.manifests = [{ ...cache.index.manifests[0], ...manifest }]
+  await fs.writeFile(path.join(cache.dir, 'index.json'), JSON.stringify(cache.index))
+}
+
+async function writeBlob(dir: string, text: string): Promise<{ digest: string; size: number }> {
+  const data = Buffer.from(text)
+  const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`
+  const file = blobPath(dir, digest)
+  await fs.mkdir(path.dirname(file), { recursive: true })
+  await fs.writeFile(file, data)
+  return { digest, size: data.length }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(
+    () => true,
+    () => false
+  )
+}
