@@ -44,7 +44,8 @@ export function cacheExportArgs(inputs: ActionInputs, plan: Omit<BuildPlan, 'met
     '--progress=plain',
     ...sourceArgs(exportOnly),
     ...secretArgs(exportOnly),
-    ...cacheArgs(exportOnly, plan),
+    // Here a failed export must fail the pass, so post keeps the previous cache instead of a partial export.
+    ...cacheArgs(exportOnly, plan, { ignoreError: false }),
     '--output',
     'type=cacheonly',
     inputs.context
@@ -93,21 +94,21 @@ export function secretEnv(inputs: ActionInputs): Record<string, string> {
   return Object.fromEntries(inputs.secrets.map((secret, index) => [`${SECRET_ENV_PREFIX}${index}`, secret.value]))
 }
 
-function cacheArgs(inputs: ActionInputs, plan: Pick<BuildPlan, 'cacheFrom' | 'cacheTo' | 'exportMode'>): string[] {
+function cacheArgs(inputs: ActionInputs, plan: Pick<BuildPlan, 'cacheFrom' | 'cacheTo' | 'exportMode'>, { ignoreError = true } = {}): string[] {
   const args: string[] = []
   if (plan.cacheFrom && !inputs.noCache) args.push('--cache-from', `type=local,src=${plan.cacheFrom}`)
-  if (plan.cacheTo) args.push('--cache-to', cacheToValue(inputs, plan.cacheTo, plan.exportMode))
+  if (plan.cacheTo) args.push('--cache-to', cacheToValue(inputs, plan.cacheTo, plan.exportMode, ignoreError))
   return args
 }
 
 /**
- * ignore-error: a failed cache export must not fail the build; post finds the export incomplete
- * and keeps the previous cache. The compression applies to layers only the cache holds: layers of
+ * ignore-error (in the build): a failed cache export must not fail the build; post finds the export
+ * incomplete and keeps the previous cache. The compression applies to layers only the cache holds: layers of
  * an image being pushed or loaded are compressed by the image exporter first, and reused as they are.
  */
-function cacheToValue(inputs: ActionInputs, dest: string, mode: Exclude<CacheMode, 'off'>): string {
+function cacheToValue(inputs: ActionInputs, dest: string, mode: Exclude<CacheMode, 'off'>, ignoreError: boolean): string {
   const level = inputs.cacheCompressionLevel !== undefined ? `,compression-level=${inputs.cacheCompressionLevel}` : ''
-  return `type=local,dest=${dest},mode=${mode},compression=${inputs.cacheCompression}${level},ignore-error=true`
+  return `type=local,dest=${dest},mode=${mode},compression=${inputs.cacheCompression}${level}${ignoreError ? ',ignore-error=true' : ''}`
 }
 
 function outputArgs(inputs: ActionInputs): string[] {

@@ -177,7 +177,7 @@ describe('cacheExportArgs', () => {
       ...FILE, '--label', 'team=core', '--build-arg', 'V=1', '--build-context', 'base=docker-image://alpine:3.20',
       '--target', 'runtime', '--platform', 'linux/amd64',
       '--secret', 'id=tok,env=BUILDX_CACHE_ACTION_SECRET_0',
-      '--cache-from', `type=local,src=${CACHE}`, '--cache-to', `type=local,dest=${CACHE}-new,mode=min,compression=gzip,compression-level=1,ignore-error=true`,
+      '--cache-from', `type=local,src=${CACHE}`, '--cache-to', `type=local,dest=${CACHE}-new,mode=min,compression=gzip,compression-level=1`,
       '--output', 'type=cacheonly', '.'
     ])
   })

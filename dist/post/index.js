@@ -41943,7 +41943,8 @@ function cacheExportArgs(inputs, plan) {
         '--progress=plain',
         ...sourceArgs(exportOnly),
         ...secretArgs(exportOnly),
-        ...cacheArgs(exportOnly, plan),
+        // Here a failed export must fail the pass, so post keeps the previous cache instead of a partial export.
+        ...cacheArgs(exportOnly, plan, { ignoreError: false }),
         '--output',
         'type=cacheonly',
         inputs.context
@@ -41996,22 +41997,22 @@ function secretArgs(inputs) {
 function secretEnv(inputs) {
     return Object.fromEntries(inputs.secrets.map((secret, index) => [`${SECRET_ENV_PREFIX}${index}`, secret.value]));
 }
-function cacheArgs(inputs, plan) {
+function cacheArgs(inputs, plan, { ignoreError = true } = {}) {
     const args = [];
     if (plan.cacheFrom && !inputs.noCache)
         args.push('--cache-from', `type=local,src=${plan.cacheFrom}`);
     if (plan.cacheTo)
-        args.push('--cache-to', cacheToValue(inputs, plan.cacheTo, plan.exportMode));
+        args.push('--cache-to', cacheToValue(inputs, plan.cacheTo, plan.exportMode, ignoreError));
     return args;
 }
 /**
- * ignore-error: a failed cache export must not fail the build; post finds the export incomplete
- * and keeps the previous cache. The compression applies to layers only the cache holds: layers of
+ * ignore-error (in the build): a failed cache export must not fail the build; post finds the export
+ * incomplete and keeps the previous cache. The compression applies to layers only the cache holds: layers of
  * an image being pushed or loaded are compressed by the image exporter first, and reused as they are.
  */
-function cacheToValue(inputs, dest, mode) {
+function cacheToValue(inputs, dest, mode, ignoreError) {
     const level = inputs.cacheCompressionLevel !== undefined ? `,compression-level=${inputs.cacheCompressionLevel}` : '';
-    return `type=local,dest=${dest},mode=${mode},compression=${inputs.cacheCompression}${level},ignore-error=true`;
+    return `type=local,dest=${dest},mode=${mode},compression=${inputs.cacheCompression}${level}${ignoreError ? ',ignore-error=true' : ''}`;
 }
 function outputArgs(inputs) {
     const args = [];
