@@ -108,6 +108,22 @@ function parseMountFlag(value: string): DockerfileCacheMount | undefined {
   return { id, target: cleanPath(target), uid: fields.get('uid'), gid: fields.get('gid'), mode: fields.get('mode'), from: fields.get('from') }
 }
 
+/**
+ * The cache mounts the steps that ran used, read from their progress names
+ * ("[deps 2/3] RUN --mount=type=cache,id=npm,target=/root/.npm npm ci"). A mount no step used
+ * cannot have changed. undefined when a step's mount id is not literal (a variable): then any mount may have.
+ */
+export function mountsUsedBySteps(stepsRun: string[]): Set<string> | undefined {
+  const used = new Set<string>()
+  for (const step of stepsRun) {
+    for (const mount of findCacheMounts(step.replace(/^\[[^\]]*\]\s*/, ''))) {
+      if (mount.id.includes('$')) return undefined
+      used.add(mount.id)
+    }
+  }
+  return used
+}
+
 /** A request names a mount by its id, or by its target when it gives no id. */
 export function matchCacheMounts(requests: CacheMountRequest[], mounts: DockerfileCacheMount[]): CacheMountMatch {
   const result: CacheMountMatch = { plans: [], unused: [], unsupported: [] }

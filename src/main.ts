@@ -10,7 +10,7 @@ import { prepareCache, restoreCache, type CacheSetup, type RestoreResult } from 
 import { parseInputs, type ActionInputs } from './inputs.js'
 import { checkLocalCache, directorySize, linkBlobs, pruneUnreferenced } from './local-cache.js'
 import { injectMounts, mountDigests, planCacheMounts, saveMounts, type MountContext } from './mount-transfer.js'
-import type { CacheMountPlan } from './cache-mounts.js'
+import { mountsUsedBySteps, type CacheMountPlan } from './cache-mounts.js'
 import { setOutputs } from './outputs.js'
 import { emptyReport, warner, type MountReport, type Warn } from './report.js'
 import { allFromCache } from './progress.js'
@@ -134,8 +134,8 @@ async function carryMounts(state: RunState, setup: CacheSetup, plans: CacheMount
   }
   const layerBytes = await directorySize(setup.exportDir)
   const budget = state.cacheMaxSize === undefined ? undefined : state.cacheMaxSize - layerBytes
-  const nothingRan = build.progress.stepsRun.length === 0
-  await saveMounts(plans, state.report.mounts!, { nothingRan, cacheDir: setup.dir, exportDir: setup.exportDir, budget }, context, warn)
+  const used = mountsUsedBySteps(build.progress.stepsRun)
+  await saveMounts(plans, state.report.mounts!, { used, cacheDir: setup.dir, exportDir: setup.exportDir, budget }, context, warn)
 }
 
 function keepRestoredMount(mount: MountReport): void {

@@ -62,8 +62,8 @@ export async function injectMounts(plans: CacheMountPlan[], cacheDir: string | u
 }
 
 export interface SaveMountsOptions {
-  /** Every step came from the layer cache, so no restored mount can have changed: its archive is kept as it is. */
-  nothingRan: boolean
+  /** Mounts the steps that ran used (undefined: unknown, any may have changed). A restored mount no step used is kept as it is. */
+  used: Set<string> | undefined
   cacheDir: string
   exportDir: string
   /** Bytes the layer cache already takes of cache-max-size; undefined when there is no limit. */
@@ -93,7 +93,12 @@ export async function saveMounts(plans: CacheMountPlan[], reports: MountReport[]
 async function saveMount(plan: CacheMountPlan, report: MountReport, options: SaveMountsOptions, context: MountContext, warn: Warn): Promise<void> {
   const saved = path.join(options.cacheDir, MOUNTS_DIR, plan.file)
   const archive = path.join(options.exportDir, MOUNTS_DIR, plan.file)
-  if (options.nothingRan && report.restoredBytes !== undefined) {
+  const untouched = options.used !== undefined && !options.used.has(plan.id)
+  if (untouched && report.restoredBytes === undefined) {
+    report.note = 'no step using it ran'
+    return
+  }
+  if (untouched) {
     // Same filesystem as the export: a hard link moves no bytes.
     await fs.link(saved, archive).catch(() => fs.copyFile(saved, archive))
     report.outcome = 'kept'

@@ -103,6 +103,17 @@ describe('cache-mounts on fresh runners', () => {
       expect(job.report.save.status).toBe('unchanged')
     })
 
+    test('a change that does not rerun the download step keeps the mount as it was, without reading it back', async () => {
+      fs.appendFileSync(path.join(workspace, 'src', 'app.txt'), 'changed\n')
+      const job = await runner.runJob(inputs())
+      expectStep(job, 'main', 0)
+      expect(job.outputs['cache-hit']).toBe('partial')
+      expect(job.main.log).not.toMatch(/downloads: fetched \d/)
+      expect(mountOutputs(job)[0]).toMatchObject({ restored: true, saved: true, outcome: 'kept' })
+      expect(job.report.save.status).toBe('saved')
+      expect(job.report.save.archiveBytes).toBeLessThan(1024 * 1024)
+    })
+
     test('lock file changed on a new runner: only the changed package is fetched', async () => {
       bumpOnePackage(workspace)
       const job = await runner.runJob(inputs())
@@ -115,7 +126,7 @@ describe('cache-mounts on fresh runners', () => {
       expect(mount).toMatchObject({ restored: true, saved: true, outcome: 'extracted' })
       expect(mount['restored-bytes']).toBeGreaterThan(PACKAGES * 16 * 1024 ** 2)
       expect(job.report.save.status).toBe('saved')
-      expect(await entriesUnder(serviceEnv, key)).toHaveLength(2)
+      expect(await entriesUnder(serviceEnv, key)).toHaveLength(3)
       expect(actionBuilders()).toEqual([])
     })
   })

@@ -8,6 +8,7 @@ import {
   injectDockerfile,
   matchCacheMounts,
   mountArchiveName,
+  mountsUsedBySteps,
   parseCacheMountRequest,
   plansWithoutDockerfile,
   sameCacheMountFlag,
@@ -166,5 +167,25 @@ describe('generated builds', () => {
     expect(contextsForImage(['busybox:1.36=oci-layout:///b', 'busybox=docker-image://x', 'src=../src'], 'busybox:1.36')).toEqual(['busybox:1.36=oci-layout:///b'])
     expect(cacheNamespaceArg(['A=1', 'BUILDKIT_CACHE_MOUNT_NS=team'])).toBe('BUILDKIT_CACHE_MOUNT_NS=team')
     expect(cacheNamespaceArg(['A=1'])).toBeUndefined()
+  })
+})
+
+describe('mountsUsedBySteps', () => {
+  test('reads the cache mounts of the steps that ran from their progress names', () => {
+    const used = mountsUsedBySteps([
+      '[deps 3/3] RUN --mount=type=cache,id=downloads,target=/var/cache/downloads     set -e; fetched=0',
+      '[build 2/2] RUN --mount=type=cache,target=/root/.cache/go-build/ go build ./...',
+      '[final 2/3] COPY src/ /app/src/',
+      '[final 3/3] RUN echo --mount=type=cache,id=not-a-flag'
+    ])
+    expect(used).toEqual(new Set(['downloads', '/root/.cache/go-build']))
+  })
+
+  test('nothing ran, no mount used', () => {
+    expect(mountsUsedBySteps([])).toEqual(new Set())
+  })
+
+  test('a mount id that is a variable could be any mount: unknown', () => {
+    expect(mountsUsedBySteps(['[a 1/1] RUN --mount=type=cache,id=${CACHE_ID},target=/c make'])).toBeUndefined()
   })
 })

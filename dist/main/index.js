@@ -100511,6 +100511,22 @@ function parseMountFlag(value) {
     const id = fields.get('id') || cleanPath(target);
     return { id, target: cleanPath(target), uid: fields.get('uid'), gid: fields.get('gid'), mode: fields.get('mode'), from: fields.get('from') };
 }
+/**
+ * The cache mounts the steps that ran used, read from their progress names
+ * ("[deps 2/3] RUN --mount=type=cache,id=npm,target=/root/.npm npm ci"). A mount no step used
+ * cannot have changed. undefined when a step's mount id is not literal (a variable): then any mount may have.
+ */
+function mountsUsedBySteps(stepsRun) {
+    const used = new Set();
+    for (const step of stepsRun) {
+        for (const mount of findCacheMounts(step.replace(/^\[[^\]]*\]\s*/, ''))) {
+            if (mount.id.includes('$'))
+                return undefined;
+            used.add(mount.id);
+        }
+    }
+    return used;
+}
 /** A request names a mount by its id, or by its target when it gives no id. */
 function matchCacheMounts(requests, mounts) {
     const result = { plans: [], unused: [], unsupported: [] };
@@ -100874,7 +100890,12 @@ async function saveMounts(plans, reports, options, context, warn) {
 async function saveMount(plan, report, options, context, warn) {
     const saved = external_node_path_namespaceObject.join(options.cacheDir, MOUNTS_DIR, plan.file);
     const archive = external_node_path_namespaceObject.join(options.exportDir, MOUNTS_DIR, plan.file);
-    if (options.nothingRan && report.restoredBytes !== undefined) {
+    const untouched = options.used !== undefined && !options.used.has(plan.id);
+    if (untouched && report.restoredBytes === undefined) {
+        report.note = 'no step using it ran';
+        return;
+    }
+    if (untouched) {
         // Same filesystem as the export: a hard link moves no bytes.
         await promises_namespaceObject.link(saved, archive).catch(() => promises_namespaceObject.copyFile(saved, archive));
         report.outcome = 'kept';
@@ -101032,6 +101053,7 @@ function loadRunState() {
 
 
 
+
 async function main() {
     const runner = runnerInfo();
     const inputs = readInputs(runner.workspace);
@@ -101151,8 +101173,8 @@ async function carryMounts(state, setup, plans, build, context, warn) {
     }
     const layerBytes = await directorySize(setup.exportDir);
     const budget = state.cacheMaxSize === undefined ? undefined : state.cacheMaxSize - layerBytes;
-    const nothingRan = build.progress.stepsRun.length === 0;
-    await saveMounts(plans, state.report.mounts, { nothingRan, cacheDir: setup.dir, exportDir: setup.exportDir, budget }, context, warn);
+    const used = mountsUsedBySteps(build.progress.stepsRun);
+    await saveMounts(plans, state.report.mounts, { used, cacheDir: setup.dir, exportDir: setup.exportDir, budget }, context, warn);
 }
 function keepRestoredMount(mount) {
     mount.outcome = mount.restoredBytes !== undefined ? 'kept' : 'none';

@@ -67,7 +67,7 @@ function legend(out, x, y, items) {
 
 /** Total time per configuration and scenario, stacked by phase (the run with the median total). */
 export function phaseChart(results, workload) {
-  const configs = ['action', 'persistent', 'none', 'handwired'].filter(c => results.records.some(r => r.config === c && r.workload === workload))
+  const configs = ['action', 'action-no-mounts', 'persistent', 'none', 'handwired'].filter(c => results.records.some(r => r.config === c && r.workload === workload))
   const groups = ALL_SCENARIOS.map(scenario => ({ scenario, bars: configs.map(config => ({ config, cell: cell(results, workload, config, scenario) })) }))
   const max = Math.max(1, ...groups.flatMap(g => g.bars.map(b => Math.max((b.cell.typical?.totalMs ?? 0), (b.cell.typical?.phases.restore ?? 0) + (b.cell.typical?.bootRawMs ?? 0)) / 1000)))
   const width = 980

@@ -69,6 +69,7 @@ function methodSection(results) {
     '',
     table(['configuration', 'what a job does'], [
       [CONFIG_LABELS.action, 'the bundled action (`dist/`) run by the simulated runner (`scripts/lib/runner-sim.mjs`): main (restore while the builder boots, build, export when something ran), post (rotate, save, remove the builder); inputs `context: .`, the busybox named context, a cache key per workload and repetition'],
+      [CONFIG_LABELS['action-no-mounts'], 'the same action without its `cache-mounts` input; only for workloads that set it'],
       [CONFIG_LABELS.persistent, 'one builder created at the seed and kept for the whole sequence; no cache flags. Its boot counts only in the seed: the physical limit of a runner that keeps its state'],
       [CONFIG_LABELS.none, 'a new builder, a cold build, the builder removed'],
       [CONFIG_LABELS.handwired, 'a new builder; `@actions/cache` restore (key `prefix-<run number>`, restore-keys the prefix) into the same path every job; `--cache-from type=local,src=DIR --cache-to type=local,dest=DIR,mode=max` (the same directory, no rotation, BuildKit\'s default compression); `@actions/cache` save under a new key every job; builder removed'],
@@ -87,13 +88,13 @@ function methodSection(results) {
 }
 
 function workloadSection(results, workload, charts) {
-  const configs = ['action', 'persistent', 'none', 'handwired'].filter(c => results.records.some(r => r.config === c && r.workload === workload))
+  const configs = ['action', 'action-no-mounts', 'persistent', 'none', 'handwired'].filter(c => results.records.some(r => r.config === c && r.workload === workload))
   const rows = []
   for (const scenario of ALL_SCENARIOS) {
     for (const config of configs) {
       const c = cell(results, workload, config, scenario)
       const ratio = ratioToPersistent(results, workload, config, scenario)
-      const boot = config === 'action' && c.bootRaw.n > 0 ? `${sec(c.phases.boot.median)} (${sec(c.bootRaw.median)} alongside restore)` : sec(c.phases.boot.median)
+      const boot = config.startsWith('action') && c.bootRaw.n > 0 ? `${sec(c.phases.boot.median)} (${sec(c.bootRaw.median)} alongside restore)` : sec(c.phases.boot.median)
       rows.push([
         SCENARIO_LABELS[scenario],
         CONFIG_LABELS[config],
@@ -118,8 +119,18 @@ function workloadSection(results, workload, charts) {
     results.workloads[workload].description,
     '',
     charts[`phases-${workload}`] ? `![${workload}: job time by phase](${charts[`phases-${workload}`]})\n` : '',
-    table(['scenario', 'configuration', 'steps cached', 'total s', 'boot s', 'restore s', 'build s', 'export s', 'save s', 'other s', 'down MB', 'up MB', 'cache MB', 'vs persistent'], rows)
+    table(['scenario', 'configuration', 'steps cached', 'total s', 'boot s', 'restore s', 'build s', 'export s', 'save s', 'other s', 'down MB', 'up MB', 'cache MB', 'vs persistent'], rows),
+    downloadsNote(results, workload)
   ].join('\n')
+}
+
+/** examples/cache-mounts prints how many packages its RUN step fetched and found in its cache mount. */
+function downloadsNote(results, workload) {
+  const lines = results.records
+    .filter(r => r.ok && r.workload === workload && r.detail?.downloads && r.scenario !== 'seed')
+    .map(r => `- ${CONFIG_LABELS[r.config]}, ${SCENARIO_LABELS[r.scenario]} (rep ${r.rep + 1}): fetched ${r.detail.downloads[0]}, reused ${r.detail.downloads[1]} from the cache mount`)
+  if (lines.length === 0) return ''
+  return ['', 'The download step said (only when it ran; "cache mount" contents restored by `cache-mounts`):', '', ...lines].join('\n')
 }
 
 function roundsSection(results, charts) {
