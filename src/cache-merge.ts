@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import { blobPath } from './local-cache.js'
+import { blobPath, exists } from './local-cache.js'
 
 /**
  * BuildKit's cache config (application/vnd.buildkit.cacheconfig.v0): layer chains, and records
@@ -134,11 +134,4 @@ async function writeBlob(dir: string, text: string): Promise<{ digest: string; s
   await fs.mkdir(path.dirname(file), { recursive: true })
   await fs.writeFile(file, data)
   return { digest, size: data.length }
-}
-
-async function exists(file: string): Promise<boolean> {
-  return fs.access(file).then(
-    () => true,
-    () => false
-  )
 }

@@ -76,25 +76,23 @@ export async function directorySize(dir: string): Promise<number> {
   return total
 }
 
+/** Every blob file of a cache directory, named by its digest (`sha256:<hex>`, from its path). */
+async function blobFiles(dir: string): Promise<{ file: string; digest: string }[]> {
+  const entries = await fs.readdir(path.join(dir, 'blobs'), { withFileTypes: true, recursive: true }).catch(() => [])
+  return entries.filter(entry => entry.isFile()).map(entry => ({ file: path.join(entry.parentPath, entry.name), digest: `${path.basename(entry.parentPath)}:${entry.name}` }))
+}
+
 /** Blobs of `oldDir` that `newDir` no longer has: what rotation drops. */
 export async function staleBlobs(oldDir: string, newDir: string): Promise<{ count: number; bytes: number }> {
-  const blobsOf = async (dir: string): Promise<Map<string, number>> => {
-    const sizes = new Map<string, number>()
-    const entries = await fs.readdir(path.join(dir, 'blobs'), { withFileTypes: true, recursive: true }).catch(() => [])
-    for (const entry of entries) {
-      if (entry.isFile()) sizes.set(entry.name, (await fs.stat(path.join(entry.parentPath, entry.name))).size)
-    }
-    return sizes
-  }
-  const [before, after] = await Promise.all([blobsOf(oldDir), blobsOf(newDir)])
-  let count = 0
+  const [before, after] = await Promise.all([blobFiles(oldDir), blobFiles(newDir)])
+  const kept = new Set(after.map(blob => blob.digest))
+  return sizeOf(before.filter(blob => !kept.has(blob.digest)))
+}
+
+async function sizeOf(blobs: { file: string }[]): Promise<{ count: number; bytes: number }> {
   let bytes = 0
-  for (const [name, size] of before) {
-    if (after.has(name)) continue
-    count++
-    bytes += size
-  }
-  return { count, bytes }
+  for (const blob of blobs) bytes += (await fs.stat(blob.file)).size
+  return { count: blobs.length, bytes }
 }
 
 /**
@@ -104,14 +102,11 @@ export async function staleBlobs(oldDir: string, newDir: string): Promise<{ coun
  * Returns how many blobs were linked; 0 when linking is not possible (nothing is lost but time).
  */
 export async function linkBlobs(fromDir: string, toDir: string): Promise<number> {
-  const entries = await fs.readdir(path.join(fromDir, 'blobs'), { withFileTypes: true, recursive: true }).catch(() => [])
   let linked = 0
-  for (const entry of entries) {
-    if (!entry.isFile()) continue
-    const source = path.join(entry.parentPath, entry.name)
-    const target = path.join(toDir, path.relative(fromDir, source))
+  for (const { file } of await blobFiles(fromDir)) {
+    const target = path.join(toDir, path.relative(fromDir, file))
     await fs.mkdir(path.dirname(target), { recursive: true })
-    const ok = await fs.link(source, target).then(
+    const ok = await fs.link(file, target).then(
       () => true,
       (error: NodeJS.ErrnoException) => error.code === 'EEXIST'
     )
@@ -123,17 +118,15 @@ export async function linkBlobs(fromDir: string, toDir: string): Promise<number>
 
 /** Deletes the blobs the export's index does not reach: the ones linked in that this build no longer uses. */
 export async function pruneUnreferenced(dir: string, referenced: Set<string>): Promise<{ count: number; bytes: number }> {
-  const entries = await fs.readdir(path.join(dir, 'blobs'), { withFileTypes: true, recursive: true }).catch(() => [])
-  let count = 0
-  let bytes = 0
-  for (const entry of entries) {
-    if (!entry.isFile()) continue
-    const digest = `${path.basename(entry.parentPath)}:${entry.name}`
-    if (referenced.has(digest)) continue
-    const file = path.join(entry.parentPath, entry.name)
-    bytes += (await fs.stat(file)).size
-    await fs.rm(file)
-    count++
-  }
-  return { count, bytes }
+  const unreferenced = (await blobFiles(dir)).filter(blob => !referenced.has(blob.digest))
+  const pruned = await sizeOf(unreferenced)
+  for (const blob of unreferenced) await fs.rm(blob.file)
+  return pruned
+}
+
+export async function exists(target: string): Promise<boolean> {
+  return fs.access(target).then(
+    () => true,
+    () => false
+  )
 }

@@ -50,14 +50,14 @@ async function main(): Promise<void> {
     return
   }
 
-  const mounts: MountContext = { inputs, builder: state.builder, temp: runner.temp }
+  const mountContext: MountContext = { inputs, builder: state.builder, temp: runner.temp }
   if (setup && mountPlans.length > 0) {
-    report.mounts = await phase(report.phases, 'Restore cache mounts', () => injectMounts(mountPlans, restored.key ? setup.dir : undefined, mounts, warn))
+    report.mounts = await phase(report.phases, 'Restore cache mounts', () => injectMounts(mountPlans, restored.key ? setup.dir : undefined, mountContext, warn))
   }
 
-  const build = await buildWithCache(inputs, state, setup, restored)
+  const build = await buildWithCache(inputs, state, setup, restored, warn)
   state.buildSucceeded = build.succeeded
-  if (setup && build.succeeded && report.mounts) await phase(report.phases, 'Save cache mounts', () => carryMounts(state, setup, mountPlans, build, mounts, warn))
+  if (setup && build.succeeded && report.mounts) await phase(report.phases, 'Save cache mounts', () => carryMounts(state, setup, mountPlans, build, mountContext, warn))
   await describeNewCache(state, setup, build, mountPlans, warn)
   saveRunState(state)
   setOutputs(build, { hit: report.restore?.hit ?? 'miss', restoredKey: state.restoredKey, newBytes: report.newCache?.bytes, mounts: report.mounts })
@@ -82,7 +82,7 @@ function recordRestore(state: RunState, setup: CacheSetup | undefined, restored:
   state.report.restore = { hit: restored.key ? 'partial' : 'miss', key: restored.key, archiveBytes: restored.archiveBytes, note: restored.note }
 }
 
-async function buildWithCache(inputs: ActionInputs, state: RunState, setup: CacheSetup | undefined, restored: RestoreResult): Promise<BuildOutcome> {
+async function buildWithCache(inputs: ActionInputs, state: RunState, setup: CacheSetup | undefined, restored: RestoreResult, warn: Warn): Promise<BuildOutcome> {
   const { report } = state
   const mode = inputs.cacheMode === 'off' ? undefined : chooseExportMode(inputs.cacheMode, inputs.cacheMaxSize, restored.meta)
   report.exportMode = mode?.mode
@@ -109,21 +109,22 @@ async function buildWithCache(inputs: ActionInputs, state: RunState, setup: Cach
   report.build = { succeeded: build.succeeded, cachedSteps: progress.cachedSteps, totalSteps: progress.totalSteps, stepsRun: progress.stepsRun, error: build.error, cacheImportMs: progress.cacheImportMs, cacheExportMs: progress.cacheExportMs }
   if (deferExport && build.succeeded) {
     if (allFromCache(progress)) state.cacheReused = true
-    else await phase(report.phases, 'Export cache', () => exportCache(inputs, state, setup, { ...plan, cacheTo: setup.exportDir }))
+    else await phase(report.phases, 'Export cache', () => exportCache(inputs, state, setup, { ...plan, cacheTo: setup.exportDir }, warn))
   }
   return build
 }
 
-async function exportCache(inputs: ActionInputs, state: RunState, setup: CacheSetup, plan: Parameters<typeof runCacheExport>[1]): Promise<void> {
+async function exportCache(inputs: ActionInputs, state: RunState, setup: CacheSetup, plan: Parameters<typeof runCacheExport>[1], warn: Warn): Promise<void> {
   const linked = await linkBlobs(setup.dir, setup.exportDir)
   core.info(`${linked} blobs of the restored cache linked into the export directory: BuildKit writes only the new ones`)
   const exported = await runCacheExport(inputs, plan)
   state.report.build!.cacheExportMs = exported.progress.cacheExportMs
-  if (exported.succeeded) {
-    const filled = await fillMissingResults(setup.dir, setup.exportDir)
-    if (filled > 0) core.info(`${filled} steps the build did not need to load got their results from the restored cache`)
+  if (!exported.succeeded) {
+    warn(`exporting the cache failed (${exported.error}); the previous cache is kept`)
+    return
   }
-  if (!exported.succeeded) warner(state.report, core.warning)(`exporting the cache failed (${exported.error}); the previous cache is kept`)
+  const filled = await fillMissingResults(setup.dir, setup.exportDir)
+  if (filled > 0) core.info(`${filled} steps the build did not need to load got their results from the restored cache`)
 }
 
 /** Puts the mounts' contents next to the new layer export, so one save carries both. */

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs/promises'
-import type { CacheCheck } from './local-cache.js'
+import { exists, type CacheCheck } from './local-cache.js'
 
 export type RotationPlan = { replace: true } | { replace: false; reason: string }
 
@@ -31,11 +31,4 @@ export async function replaceCache(dir: string, exportDir: string): Promise<void
 
 export async function discardExport(exportDir: string): Promise<void> {
   await fs.rm(exportDir, { recursive: true, force: true })
-}
-
-async function exists(target: string): Promise<boolean> {
-  return fs.access(target).then(
-    () => true,
-    () => false
-  )
 }

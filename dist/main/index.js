@@ -43136,27 +43136,22 @@ async function directorySize(dir) {
     }
     return total;
 }
+/** Every blob file of a cache directory, named by its digest (`sha256:<hex>`, from its path). */
+async function blobFiles(dir) {
+    const entries = await promises_namespaceObject.readdir(external_node_path_namespaceObject.join(dir, 'blobs'), { withFileTypes: true, recursive: true }).catch(() => []);
+    return entries.filter(entry => entry.isFile()).map(entry => ({ file: external_node_path_namespaceObject.join(entry.parentPath, entry.name), digest: `${external_node_path_namespaceObject.basename(entry.parentPath)}:${entry.name}` }));
+}
 /** Blobs of `oldDir` that `newDir` no longer has: what rotation drops. */
 async function staleBlobs(oldDir, newDir) {
-    const blobsOf = async (dir) => {
-        const sizes = new Map();
-        const entries = await fs.readdir(path.join(dir, 'blobs'), { withFileTypes: true, recursive: true }).catch(() => []);
-        for (const entry of entries) {
-            if (entry.isFile())
-                sizes.set(entry.name, (await fs.stat(path.join(entry.parentPath, entry.name))).size);
-        }
-        return sizes;
-    };
-    const [before, after] = await Promise.all([blobsOf(oldDir), blobsOf(newDir)]);
-    let count = 0;
+    const [before, after] = await Promise.all([blobFiles(oldDir), blobFiles(newDir)]);
+    const kept = new Set(after.map(blob => blob.digest));
+    return sizeOf(before.filter(blob => !kept.has(blob.digest)));
+}
+async function sizeOf(blobs) {
     let bytes = 0;
-    for (const [name, size] of before) {
-        if (after.has(name))
-            continue;
-        count++;
-        bytes += size;
-    }
-    return { count, bytes };
+    for (const blob of blobs)
+        bytes += (await promises_namespaceObject.stat(blob.file)).size;
+    return { count: blobs.length, bytes };
 }
 /**
  * Hard-links the blobs of a restored cache into the directory BuildKit is about to export to.
@@ -43165,15 +43160,11 @@ async function staleBlobs(oldDir, newDir) {
  * Returns how many blobs were linked; 0 when linking is not possible (nothing is lost but time).
  */
 async function linkBlobs(fromDir, toDir) {
-    const entries = await promises_namespaceObject.readdir(external_node_path_namespaceObject.join(fromDir, 'blobs'), { withFileTypes: true, recursive: true }).catch(() => []);
     let linked = 0;
-    for (const entry of entries) {
-        if (!entry.isFile())
-            continue;
-        const source = external_node_path_namespaceObject.join(entry.parentPath, entry.name);
-        const target = external_node_path_namespaceObject.join(toDir, external_node_path_namespaceObject.relative(fromDir, source));
+    for (const { file } of await blobFiles(fromDir)) {
+        const target = external_node_path_namespaceObject.join(toDir, external_node_path_namespaceObject.relative(fromDir, file));
         await promises_namespaceObject.mkdir(external_node_path_namespaceObject.dirname(target), { recursive: true });
-        const ok = await promises_namespaceObject.link(source, target).then(() => true, (error) => error.code === 'EEXIST');
+        const ok = await promises_namespaceObject.link(file, target).then(() => true, (error) => error.code === 'EEXIST');
         if (!ok)
             return linked;
         linked++;
@@ -43182,21 +43173,14 @@ async function linkBlobs(fromDir, toDir) {
 }
 /** Deletes the blobs the export's index does not reach: the ones linked in that this build no longer uses. */
 async function pruneUnreferenced(dir, referenced) {
-    const entries = await promises_namespaceObject.readdir(external_node_path_namespaceObject.join(dir, 'blobs'), { withFileTypes: true, recursive: true }).catch(() => []);
-    let count = 0;
-    let bytes = 0;
-    for (const entry of entries) {
-        if (!entry.isFile())
-            continue;
-        const digest = `${external_node_path_namespaceObject.basename(entry.parentPath)}:${entry.name}`;
-        if (referenced.has(digest))
-            continue;
-        const file = external_node_path_namespaceObject.join(entry.parentPath, entry.name);
-        bytes += (await promises_namespaceObject.stat(file)).size;
-        await promises_namespaceObject.rm(file);
-        count++;
-    }
-    return { count, bytes };
+    const unreferenced = (await blobFiles(dir)).filter(blob => !referenced.has(blob.digest));
+    const pruned = await sizeOf(unreferenced);
+    for (const blob of unreferenced)
+        await promises_namespaceObject.rm(blob.file);
+    return pruned;
+}
+async function local_cache_exists(target) {
+    return promises_namespaceObject.access(target).then(() => true, () => false);
 }
 
 ;// CONCATENATED MODULE: ./src/cache-merge.ts
@@ -43273,7 +43257,7 @@ class LayerCopier {
                 this.to.manifest.manifests.push(descriptor);
             }
             const target = blobPath(this.to.dir, digest);
-            if (await cache_merge_exists(target))
+            if (await local_cache_exists(target))
                 continue;
             await promises_namespaceObject.mkdir(external_node_path_namespaceObject.dirname(target), { recursive: true });
             await promises_namespaceObject.link(blobPath(this.from.dir, digest), target).catch(() => promises_namespaceObject.copyFile(blobPath(this.from.dir, digest), target));
@@ -43316,9 +43300,6 @@ async function writeBlob(dir, text) {
     await promises_namespaceObject.mkdir(external_node_path_namespaceObject.dirname(file), { recursive: true });
     await promises_namespaceObject.writeFile(file, data);
     return { digest, size: data.length };
-}
-async function cache_merge_exists(file) {
-    return promises_namespaceObject.access(file).then(() => true, () => false);
 }
 
 ;// CONCATENATED MODULE: ./src/constants.ts
@@ -101087,14 +101068,14 @@ async function main() {
         setFailed(`could not create the ${inputs.driver} builder: ${boot.error}`);
         return;
     }
-    const mounts = { inputs, builder: state.builder, temp: runner.temp };
+    const mountContext = { inputs, builder: state.builder, temp: runner.temp };
     if (setup && mountPlans.length > 0) {
-        report.mounts = await phase(report.phases, 'Restore cache mounts', () => injectMounts(mountPlans, restored.key ? setup.dir : undefined, mounts, warn));
+        report.mounts = await phase(report.phases, 'Restore cache mounts', () => injectMounts(mountPlans, restored.key ? setup.dir : undefined, mountContext, warn));
     }
-    const build = await buildWithCache(inputs, state, setup, restored);
+    const build = await buildWithCache(inputs, state, setup, restored, warn);
     state.buildSucceeded = build.succeeded;
     if (setup && build.succeeded && report.mounts)
-        await phase(report.phases, 'Save cache mounts', () => carryMounts(state, setup, mountPlans, build, mounts, warn));
+        await phase(report.phases, 'Save cache mounts', () => carryMounts(state, setup, mountPlans, build, mountContext, warn));
     await describeNewCache(state, setup, build, mountPlans, warn);
     saveRunState(state);
     setOutputs(build, { hit: report.restore?.hit ?? 'miss', restoredKey: state.restoredKey, newBytes: report.newCache?.bytes, mounts: report.mounts });
@@ -101119,7 +101100,7 @@ function recordRestore(state, setup, restored) {
     state.restoredKey = restored.key;
     state.report.restore = { hit: restored.key ? 'partial' : 'miss', key: restored.key, archiveBytes: restored.archiveBytes, note: restored.note };
 }
-async function buildWithCache(inputs, state, setup, restored) {
+async function buildWithCache(inputs, state, setup, restored, warn) {
     const { report } = state;
     const mode = inputs.cacheMode === 'off' ? undefined : chooseExportMode(inputs.cacheMode, inputs.cacheMaxSize, restored.meta);
     report.exportMode = mode?.mode;
@@ -101147,22 +101128,22 @@ async function buildWithCache(inputs, state, setup, restored) {
         if (allFromCache(progress))
             state.cacheReused = true;
         else
-            await phase(report.phases, 'Export cache', () => exportCache(inputs, state, setup, { ...plan, cacheTo: setup.exportDir }));
+            await phase(report.phases, 'Export cache', () => exportCache(inputs, state, setup, { ...plan, cacheTo: setup.exportDir }, warn));
     }
     return build;
 }
-async function exportCache(inputs, state, setup, plan) {
+async function exportCache(inputs, state, setup, plan, warn) {
     const linked = await linkBlobs(setup.dir, setup.exportDir);
     info(`${linked} blobs of the restored cache linked into the export directory: BuildKit writes only the new ones`);
     const exported = await runCacheExport(inputs, plan);
     state.report.build.cacheExportMs = exported.progress.cacheExportMs;
-    if (exported.succeeded) {
-        const filled = await fillMissingResults(setup.dir, setup.exportDir);
-        if (filled > 0)
-            info(`${filled} steps the build did not need to load got their results from the restored cache`);
+    if (!exported.succeeded) {
+        warn(`exporting the cache failed (${exported.error}); the previous cache is kept`);
+        return;
     }
-    if (!exported.succeeded)
-        warner(state.report, warning)(`exporting the cache failed (${exported.error}); the previous cache is kept`);
+    const filled = await fillMissingResults(setup.dir, setup.exportDir);
+    if (filled > 0)
+        info(`${filled} steps the build did not need to load got their results from the restored cache`);
 }
 /** Puts the mounts' contents next to the new layer export, so one save carries both. */
 async function carryMounts(state, setup, plans, build, context, warn) {

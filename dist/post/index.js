@@ -99179,27 +99179,22 @@ async function directorySize(dir) {
     }
     return total;
 }
+/** Every blob file of a cache directory, named by its digest (`sha256:<hex>`, from its path). */
+async function blobFiles(dir) {
+    const entries = await promises_namespaceObject.readdir(external_node_path_namespaceObject.join(dir, 'blobs'), { withFileTypes: true, recursive: true }).catch(() => []);
+    return entries.filter(entry => entry.isFile()).map(entry => ({ file: external_node_path_namespaceObject.join(entry.parentPath, entry.name), digest: `${external_node_path_namespaceObject.basename(entry.parentPath)}:${entry.name}` }));
+}
 /** Blobs of `oldDir` that `newDir` no longer has: what rotation drops. */
 async function staleBlobs(oldDir, newDir) {
-    const blobsOf = async (dir) => {
-        const sizes = new Map();
-        const entries = await promises_namespaceObject.readdir(external_node_path_namespaceObject.join(dir, 'blobs'), { withFileTypes: true, recursive: true }).catch(() => []);
-        for (const entry of entries) {
-            if (entry.isFile())
-                sizes.set(entry.name, (await promises_namespaceObject.stat(external_node_path_namespaceObject.join(entry.parentPath, entry.name))).size);
-        }
-        return sizes;
-    };
-    const [before, after] = await Promise.all([blobsOf(oldDir), blobsOf(newDir)]);
-    let count = 0;
+    const [before, after] = await Promise.all([blobFiles(oldDir), blobFiles(newDir)]);
+    const kept = new Set(after.map(blob => blob.digest));
+    return sizeOf(before.filter(blob => !kept.has(blob.digest)));
+}
+async function sizeOf(blobs) {
     let bytes = 0;
-    for (const [name, size] of before) {
-        if (after.has(name))
-            continue;
-        count++;
-        bytes += size;
-    }
-    return { count, bytes };
+    for (const blob of blobs)
+        bytes += (await promises_namespaceObject.stat(blob.file)).size;
+    return { count: blobs.length, bytes };
 }
 /**
  * Hard-links the blobs of a restored cache into the directory BuildKit is about to export to.
@@ -99208,15 +99203,11 @@ async function staleBlobs(oldDir, newDir) {
  * Returns how many blobs were linked; 0 when linking is not possible (nothing is lost but time).
  */
 async function linkBlobs(fromDir, toDir) {
-    const entries = await fs.readdir(path.join(fromDir, 'blobs'), { withFileTypes: true, recursive: true }).catch(() => []);
     let linked = 0;
-    for (const entry of entries) {
-        if (!entry.isFile())
-            continue;
-        const source = path.join(entry.parentPath, entry.name);
-        const target = path.join(toDir, path.relative(fromDir, source));
+    for (const { file } of await blobFiles(fromDir)) {
+        const target = path.join(toDir, path.relative(fromDir, file));
         await fs.mkdir(path.dirname(target), { recursive: true });
-        const ok = await fs.link(source, target).then(() => true, (error) => error.code === 'EEXIST');
+        const ok = await fs.link(file, target).then(() => true, (error) => error.code === 'EEXIST');
         if (!ok)
             return linked;
         linked++;
@@ -99225,21 +99216,14 @@ async function linkBlobs(fromDir, toDir) {
 }
 /** Deletes the blobs the export's index does not reach: the ones linked in that this build no longer uses. */
 async function pruneUnreferenced(dir, referenced) {
-    const entries = await fs.readdir(path.join(dir, 'blobs'), { withFileTypes: true, recursive: true }).catch(() => []);
-    let count = 0;
-    let bytes = 0;
-    for (const entry of entries) {
-        if (!entry.isFile())
-            continue;
-        const digest = `${path.basename(entry.parentPath)}:${entry.name}`;
-        if (referenced.has(digest))
-            continue;
-        const file = path.join(entry.parentPath, entry.name);
-        bytes += (await fs.stat(file)).size;
-        await fs.rm(file);
-        count++;
-    }
-    return { count, bytes };
+    const unreferenced = (await blobFiles(dir)).filter(blob => !referenced.has(blob.digest));
+    const pruned = await sizeOf(unreferenced);
+    for (const blob of unreferenced)
+        await fs.rm(blob.file);
+    return pruned;
+}
+async function local_cache_exists(target) {
+    return promises_namespaceObject.access(target).then(() => true, () => false);
 }
 
 ;// CONCATENATED MODULE: ./src/report.ts
@@ -99263,6 +99247,7 @@ function emptyReport(cacheMode) {
 
 ;// CONCATENATED MODULE: ./src/rotation.ts
 
+
 /** The old cache is only ever replaced by a complete export of a successful build. */
 function planRotation(buildSucceeded, fresh) {
     if (!buildSucceeded)
@@ -99280,7 +99265,7 @@ function planRotation(buildSucceeded, fresh) {
 async function replaceCache(dir, exportDir) {
     const aside = `${dir}-old`;
     await promises_namespaceObject.rm(aside, { recursive: true, force: true });
-    const hadOld = await rotation_exists(dir);
+    const hadOld = await local_cache_exists(dir);
     if (hadOld)
         await promises_namespaceObject.rename(dir, aside);
     try {
@@ -99295,9 +99280,6 @@ async function replaceCache(dir, exportDir) {
 }
 async function discardExport(exportDir) {
     await promises_namespaceObject.rm(exportDir, { recursive: true, force: true });
-}
-async function rotation_exists(target) {
-    return promises_namespaceObject.access(target).then(() => true, () => false);
 }
 
 ;// CONCATENATED MODULE: ./src/runner.ts
