@@ -1,4 +1,4 @@
-import type { ActionInputs, CacheMode } from './inputs.js'
+import { builderNetwork, type ActionInputs, type CacheMode } from './inputs.js'
 
 /** What the build command needs besides the inputs: where things go on this runner. */
 export interface BuildPlan {
@@ -10,6 +10,13 @@ export interface BuildPlan {
   /** Where BuildKit exports the new cache; absent when caching is off. */
   cacheTo?: string
   exportMode: Exclude<CacheMode, 'off'>
+  /** Set when the action's loopback registry serves cacheFrom and receives cacheTo (cache-transport registry). */
+  registry?: RegistryRefs
+}
+
+export interface RegistryRefs {
+  importRef?: string
+  exportRef: string
 }
 
 export const SECRET_ENV_PREFIX = 'BUILDX_CACHE_ACTION_SECRET_'
@@ -17,6 +24,8 @@ export const SECRET_ENV_PREFIX = 'BUILDX_CACHE_ACTION_SECRET_'
 export function builderCreateArgs(inputs: ActionInputs, name: string, configFile?: string): string[] {
   const args = ['buildx', 'create', '--name', name, '--driver', inputs.driver]
   for (const opt of inputs.driverOpts) args.push('--driver-opt', opt)
+  // The cache registry listens on the runner's loopback; only the host network reaches it.
+  if (inputs.driver === 'docker-container' && inputs.cacheTransport === 'registry' && builderNetwork(inputs) === undefined) args.push('--driver-opt', 'network=host')
   if (configFile) args.push('--config', configFile)
   if (inputs.driver === 'remote') args.push(inputs.endpoint)
   return args
@@ -94,10 +103,14 @@ export function secretEnv(inputs: ActionInputs): Record<string, string> {
   return Object.fromEntries(inputs.secrets.map((secret, index) => [`${SECRET_ENV_PREFIX}${index}`, secret.value]))
 }
 
-function cacheArgs(inputs: ActionInputs, plan: Pick<BuildPlan, 'cacheFrom' | 'cacheTo' | 'exportMode'>, { ignoreError = true } = {}): string[] {
+function cacheArgs(inputs: ActionInputs, plan: Pick<BuildPlan, 'cacheFrom' | 'cacheTo' | 'exportMode' | 'registry'>, { ignoreError = true } = {}): string[] {
   const args: string[] = []
-  if (plan.cacheFrom && !inputs.noCache) args.push('--cache-from', `type=local,src=${plan.cacheFrom}`)
-  if (plan.cacheTo) args.push('--cache-to', cacheToValue(inputs, plan.cacheTo, plan.exportMode, ignoreError))
+  const source = plan.registry ? plan.registry.importRef && `type=registry,ref=${plan.registry.importRef}` : `type=local,src=${plan.cacheFrom}`
+  if (plan.cacheFrom && source && !inputs.noCache) args.push('--cache-from', source)
+  if (plan.cacheTo) {
+    const destination = plan.registry ? `type=registry,ref=${plan.registry.exportRef},oci-mediatypes=true` : `type=local,dest=${plan.cacheTo}`
+    args.push('--cache-to', `${destination},${exportOptions(inputs, plan.exportMode, ignoreError)}`)
+  }
   return args
 }
 
@@ -106,9 +119,9 @@ function cacheArgs(inputs: ActionInputs, plan: Pick<BuildPlan, 'cacheFrom' | 'ca
  * incomplete and keeps the previous cache. The compression applies to layers only the cache holds: layers of
  * an image being pushed or loaded are compressed by the image exporter first, and reused as they are.
  */
-function cacheToValue(inputs: ActionInputs, dest: string, mode: Exclude<CacheMode, 'off'>, ignoreError: boolean): string {
+function exportOptions(inputs: ActionInputs, mode: Exclude<CacheMode, 'off'>, ignoreError: boolean): string {
   const level = inputs.cacheCompressionLevel !== undefined ? `,compression-level=${inputs.cacheCompressionLevel}` : ''
-  return `type=local,dest=${dest},mode=${mode},compression=${inputs.cacheCompression}${level}${ignoreError ? ',ignore-error=true' : ''}`
+  return `mode=${mode},compression=${inputs.cacheCompression}${level}${ignoreError ? ',ignore-error=true' : ''}`
 }
 
 function outputArgs(inputs: ActionInputs): string[] {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
+import { readRemoteList } from './file-entries.js'
 import { blobPath, exists } from './local-cache.js'
 
 /**
@@ -40,7 +41,8 @@ export async function fillMissingResults(restoredDir: string, exportDir: string)
   const [old, fresh] = await Promise.all([loadCache(restoredDir), loadCache(exportDir)])
   if (!old || !fresh) return 0
   const oldRecords = new Map(old.config.records.map(record => [record.digest, record]))
-  const copier = new LayerCopier(old, fresh)
+  const remote = new Set((await readRemoteList(exportDir)).map(file => `sha256:${file.sha256}`))
+  const copier = new LayerCopier(old, fresh, remote)
   let filled = 0
   for (const record of fresh.config.records) {
     if ((record.layers && record.layers.length > 0) || (record.chains && record.chains.length > 0)) continue
@@ -62,7 +64,9 @@ class LayerCopier {
 
   constructor(
     private readonly from: LoadedCache,
-    private readonly to: LoadedCache
+    private readonly to: LoadedCache,
+    /** Layers the export lists as still in the cache service. */
+    private readonly remote: Set<string>
   ) {
     to.config.layers.forEach((layer, i) => this.known.set(chainKey(layer.blob, layer.parent), i))
   }
@@ -92,9 +96,12 @@ class LayerCopier {
         this.to.manifest.manifests.push(descriptor)
       }
       const target = blobPath(this.to.dir, digest)
+      const source = blobPath(this.from.dir, digest)
       if (await exists(target)) continue
+      // A layer still in the cache service stays there: the export already lists it (carryRemoteList).
+      if (!(await exists(source)) && this.remote.has(digest)) continue
       await fs.mkdir(path.dirname(target), { recursive: true })
-      await fs.link(blobPath(this.from.dir, digest), target).catch(() => fs.copyFile(blobPath(this.from.dir, digest), target))
+      await fs.link(source, target).catch(() => fs.copyFile(source, target))
     }
   }
 }

@@ -2,8 +2,9 @@ import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import { readCacheMeta, type CacheMeta } from './cache-meta.js'
 import { defaultCachePath, keyPrefix, restoreKeys, type RunnerInfo } from './cache-keys.js'
-import { restoreDir, serviceAvailable } from './cache-store.js'
+import { restoreDir, serviceAvailable, type RestoreOptions } from './cache-store.js'
 import type { ActionInputs } from './inputs.js'
+import { readRemoteList } from './file-entries.js'
 import { checkLocalCache } from './local-cache.js'
 import type { Warn } from './report.js'
 
@@ -18,6 +19,9 @@ export interface CacheSetup {
 export interface RestoreResult {
   key?: string
   archiveBytes?: number
+  /** Layers left in the cache service, fetched only if BuildKit asks for them. */
+  remoteFiles?: number
+  remoteBytes?: number
   meta?: CacheMeta
   note?: string
 }
@@ -46,9 +50,9 @@ export async function prepareCache(inputs: ActionInputs, runner: RunnerInfo, war
  * (a self-hosted runner that kept it) is used as it is. Anything restored is checked blob by
  * blob; a damaged or partial restore is deleted, so BuildKit never sees it.
  */
-export async function restoreCache(setup: CacheSetup, warn: Warn): Promise<RestoreResult> {
+export async function restoreCache(setup: CacheSetup, options: RestoreOptions, warn: Warn): Promise<RestoreResult> {
   try {
-    return await restoreInto(setup, warn)
+    return await restoreInto(setup, options, warn)
   } catch (error) {
     warn(`cache restore failed (${(error as Error).message}); building without a restored cache`)
     await fs.rm(setup.dir, { recursive: true, force: true }).catch(() => undefined)
@@ -56,17 +60,19 @@ export async function restoreCache(setup: CacheSetup, warn: Warn): Promise<Resto
   }
 }
 
-async function restoreInto(setup: CacheSetup, warn: Warn): Promise<RestoreResult> {
+async function restoreInto(setup: CacheSetup, options: RestoreOptions, warn: Warn): Promise<RestoreResult> {
   const local = await checkLocalCache(setup.dir)
   const localMeta = local.ok ? await readCacheMeta(setup.dir) : undefined
-  if (local.ok && localMeta) return { key: localMeta.key, meta: localMeta, note: 'complete cache already on this runner; download skipped' }
+  // Layers a previous job left in the service can only be fetched through the registry.
+  const usable = options.lazyLayers || (await readRemoteList(setup.dir)).length === 0
+  if (local.ok && localMeta && usable) return { key: localMeta.key, meta: localMeta, note: 'complete cache already on this runner; download skipped' }
   await fs.rm(setup.dir, { recursive: true, force: true })
   if (!serviceAvailable()) {
     warn('the Actions cache service is not available to this job (no ACTIONS_RESULTS_URL or ACTIONS_CACHE_URL); building without a restored cache')
     return { note: 'cache service not available' }
   }
   const keys = restoreKeys(setup.prefix)
-  const restored = await restoreDir(setup.dir, keys.primary, keys.fallbacks)
+  const restored = await restoreDir(setup.dir, keys.primary, keys.fallbacks, options)
   for (const message of restored.warnings) warn(message, true)
   if (!restored.key) {
     await fs.rm(setup.dir, { recursive: true, force: true })
@@ -78,5 +84,5 @@ async function restoreInto(setup: CacheSetup, warn: Warn): Promise<RestoreResult
     await fs.rm(setup.dir, { recursive: true, force: true })
     return { archiveBytes: restored.archiveBytes, note: 'restored cache was damaged and discarded' }
   }
-  return { key: restored.key, archiveBytes: restored.archiveBytes, meta: await readCacheMeta(setup.dir) }
+  return { key: restored.key, archiveBytes: restored.archiveBytes, remoteFiles: restored.remoteFiles, remoteBytes: restored.remoteBytes, meta: await readCacheMeta(setup.dir) }
 }

@@ -2,7 +2,9 @@ import * as cache from '@actions/cache'
 import * as core from '@actions/core'
 import * as fs from 'node:fs/promises'
 import { watchCacheLog } from './cache-log.js'
-import { fileEntryKey, listSeparateFiles, mapLimit, readFileList, stagedPath, stageFiles, stagingDir, unstageFiles, type SeparateFile } from './file-entries.js'
+import * as path from 'node:path'
+import { fileEntryKey, listSeparateFiles, mapLimit, readFileList, readRemoteList, stagedPath, stageFiles, stagingDir, unstageFiles, writeRemoteList, type SeparateFile } from './file-entries.js'
+import { exists, layerDigests } from './local-cache.js'
 import { formatBytes } from './units.js'
 
 /** The Actions cache service, where every failure is an outcome to report, never an exception. */
@@ -11,6 +13,9 @@ export interface RestoreOutcome {
   /** Every archive downloaded: the main entry and the large files. */
   archiveBytes?: number
   warnings: string[]
+  /** Layers left in the service for the registry to fetch on demand. */
+  remoteFiles?: number
+  remoteBytes?: number
 }
 
 export type SaveOutcome =
@@ -27,27 +32,53 @@ export interface FileTally {
 
 /** Parallel transfers of large files; the service and the runner's disk both gain from a few at once. */
 const FILE_CONCURRENCY = 4
+/** Lookups move no data; more of them at once only costs the service a few requests. */
+const LOOKUP_CONCURRENCY = 8
 
 export function serviceAvailable(): boolean {
   return cache.isFeatureAvailable()
 }
 
-export async function restoreDir(dir: string, primaryKey: string, restoreKeys: string[]): Promise<RestoreOutcome> {
+export interface RestoreOptions {
+  /** Leave layer blobs in the service (REMOTE_LIST) for the registry to fetch when BuildKit asks. */
+  lazyLayers: boolean
+}
+
+export async function restoreDir(dir: string, primaryKey: string, restoreKeys: string[], options: RestoreOptions): Promise<RestoreOutcome> {
   try {
     const main = await watchCacheLog(() => cache.restoreCache([dir], primaryKey, restoreKeys))
     if (!main.result) return { archiveBytes: main.archiveBytes, warnings: main.warnings }
     const files = await readFileList(dir)
+    await writeRemoteList(dir, [])
     if (files.length === 0) return { key: main.result, archiveBytes: main.archiveBytes, warnings: main.warnings }
+    const layers = options.lazyLayers ? await layerDigests(dir) : new Set<string>()
+    const lazy = files.filter(file => layers.has(`sha256:${file.sha256}`) && file.path === `blobs/sha256/${file.sha256}`)
+    const eager = files.filter(file => !lazy.includes(file))
     await fs.rm(stagingDir(dir), { recursive: true, force: true })
-    const fetched = await watchCacheLog(() => mapLimit(files, FILE_CONCURRENCY, file => cache.restoreCache([stagedPath(dir, file)], fileEntryKey(file))))
-    await unstageFiles(dir, files)
+    const fetched = await watchCacheLog(() => mapLimit(eager, FILE_CONCURRENCY, file => cache.restoreCache([stagedPath(dir, file)], fileEntryKey(file))))
+    // Only asked whether the service holds them: a restore must not promise BuildKit a layer that is gone.
+    const found = await mapLimit(lazy, LOOKUP_CONCURRENCY, file => cache.restoreCache([stagedPath(dir, file)], fileEntryKey(file), [], { lookupOnly: true }))
+    await unstageFiles(dir, eager)
+    const remote = lazy.filter((_, i) => found[i] !== undefined)
+    await writeRemoteList(dir, remote)
     const warnings = [...main.warnings, ...fetched.warnings]
-    const missing = files.filter((_, i) => fetched.result[i] === undefined)
+    const missing = [...eager.filter((_, i) => fetched.result[i] === undefined), ...lazy.filter((_, i) => found[i] === undefined)]
     if (missing.length > 0) warnings.push(`${missing.length} of ${files.length} large files of the cache are not in the cache service (evicted?): ${missing.map(f => f.path).join(', ')}`)
-    return { key: main.result, archiveBytes: (main.archiveBytes ?? 0) + (fetched.archiveBytes ?? 0), warnings }
+    return { key: main.result, archiveBytes: (main.archiveBytes ?? 0) + (fetched.archiveBytes ?? 0), warnings, remoteFiles: remote.length, remoteBytes: remote.reduce((sum, file) => sum + file.bytes, 0) }
   } catch (error) {
     return { warnings: [`cache restore failed: ${(error as Error).message}`] }
   }
+}
+
+/** Downloads one layer left in the service into its place in the cache directory; the archive's size, or undefined when it is not there. */
+export async function fetchRemoteFile(dir: string, file: SeparateFile): Promise<number | undefined> {
+  const fetched = await watchCacheLog(() => cache.restoreCache([stagedPath(dir, file)], fileEntryKey(file)))
+  for (const message of fetched.warnings) core.warning(message)
+  if (!fetched.result) return undefined
+  const target = path.join(dir, file.path)
+  await fs.mkdir(path.dirname(target), { recursive: true })
+  await fs.rename(stagedPath(dir, file), target)
+  return fetched.archiveBytes ?? file.bytes
 }
 
 /**
@@ -55,10 +86,12 @@ export async function restoreDir(dir: string, primaryKey: string, restoreKeys: s
  * only saved once every file it lists is in the service: a cache that names missing files is no cache.
  */
 export async function saveDir(dir: string, key: string): Promise<SaveOutcome> {
-  const files = await listSeparateFiles(dir)
+  const local = await listSeparateFiles(dir)
+  const remote = await stillRemote(dir, local)
+  const files = [...local, ...remote]
   try {
-    await stageFiles(dir, files)
-    const uploads = await watchCacheLog(() => mapLimit(files, FILE_CONCURRENCY, file => saveFile(dir, file)))
+    await stageFiles(dir, local, files)
+    const uploads = await watchCacheLog(() => mapLimit(files, FILE_CONCURRENCY, file => (remote.includes(file) ? lookupFile(dir, file) : saveFile(dir, file))))
     const failed = files.filter((_, i) => uploads.result[i] === 'failed')
     if (failed.length > 0) {
       const reason = `${failed.length} large files could not be uploaded (${failed.map(f => f.path).join(', ')})`
@@ -79,8 +112,21 @@ export async function saveDir(dir: string, key: string): Promise<SaveOutcome> {
     core.debug(String((error as Error).stack))
     return { status: 'failed', warning: `cache save failed: ${(error as Error).message}` }
   } finally {
-    await unstageFiles(dir, files)
+    await unstageFiles(dir, local)
   }
+}
+
+/** Layers this cache names that never left the service: the main entry lists them, nobody uploads them. */
+async function stillRemote(dir: string, local: SeparateFile[]): Promise<SeparateFile[]> {
+  const remote: SeparateFile[] = []
+  for (const file of await readRemoteList(dir)) {
+    if (!local.some(other => other.sha256 === file.sha256) && !(await exists(path.join(dir, file.path)))) remote.push(file)
+  }
+  return remote
+}
+
+async function lookupFile(dir: string, file: SeparateFile): Promise<'stored' | 'failed'> {
+  return (await cache.restoreCache([stagedPath(dir, file)], fileEntryKey(file), [], { lookupOnly: true })) ? 'stored' : 'failed'
 }
 
 /** stored: the service already has it; uploaded: sent now (or by a job racing this one); failed: not there. */

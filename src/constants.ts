@@ -27,7 +27,8 @@ export enum Input {
   CacheCompression = 'cache-compression',
   CacheCompressionLevel = 'cache-compression-level',
   CacheMounts = 'cache-mounts',
-  CacheMountsImage = 'cache-mounts-image'
+  CacheMountsImage = 'cache-mounts-image',
+  CacheTransport = 'cache-transport'
 }
 
 export enum Output {

@@ -11,6 +11,11 @@ import * as path from 'node:path'
  */
 export const SEPARATE_FILE_MIN_BYTES = 1024 * 1024
 export const FILE_LIST = 'buildx-cache-action-files.json'
+/**
+ * Layer blobs of a restored cache left in the cache service until BuildKit asks for one (registry
+ * transport): a build that takes a step from the cache without needing its layer never downloads it.
+ */
+export const REMOTE_LIST = 'buildx-cache-action-remote.json'
 
 export interface SeparateFile {
   /** Relative to the cache directory, with forward slashes. */
@@ -49,12 +54,12 @@ export async function listSeparateFiles(dir: string, minBytes = SEPARATE_FILE_MI
   return files.sort((a, b) => a.path.localeCompare(b.path))
 }
 
-/** Moves the large files out, so the main entry holds only the small ones and the list. */
-export async function stageFiles(dir: string, files: SeparateFile[]): Promise<void> {
+/** Moves the large files out, so the main entry holds only the small ones and the list (which also names files never downloaded). */
+export async function stageFiles(dir: string, files: SeparateFile[], listed: SeparateFile[] = files): Promise<void> {
   await fs.rm(stagingDir(dir), { recursive: true, force: true })
   await fs.mkdir(stagingDir(dir), { recursive: true })
   for (const file of files) await fs.rename(path.join(dir, file.path), stagedPath(dir, file))
-  await fs.writeFile(path.join(dir, FILE_LIST), JSON.stringify(files, null, 1))
+  await fs.writeFile(path.join(dir, FILE_LIST), JSON.stringify(listed, null, 1))
 }
 
 /** Puts staged files back where they belong; those not staged (not restored) are skipped. */
@@ -72,13 +77,28 @@ export async function unstageFiles(dir: string, files: SeparateFile[]): Promise<
 
 /** The list a restored main entry carries; empty for a cache saved in one piece. */
 export async function readFileList(dir: string): Promise<SeparateFile[]> {
-  const text = await fs.readFile(path.join(dir, FILE_LIST), 'utf8').catch(() => undefined)
+  return readList(path.join(dir, FILE_LIST))
+}
+
+/** Files of this cache directory that are in the cache service but not on disk. */
+export async function readRemoteList(dir: string): Promise<SeparateFile[]> {
+  return readList(path.join(dir, REMOTE_LIST))
+}
+
+export async function writeRemoteList(dir: string, files: SeparateFile[]): Promise<void> {
+  const file = path.join(dir, REMOTE_LIST)
+  if (files.length === 0) await fs.rm(file, { force: true })
+  else await fs.writeFile(file, JSON.stringify(files, null, 1))
+}
+
+async function readList(file: string): Promise<SeparateFile[]> {
+  const text = await fs.readFile(file, 'utf8').catch(() => undefined)
   if (text === undefined) return []
   const files = JSON.parse(text) as SeparateFile[]
-  for (const file of files) {
+  for (const entry of files) {
     // The list comes from the cache service: a path that leaves the directory is not followed.
-    if (!/^[0-9a-f]{64}$/.test(file.sha256) || file.path.startsWith('/') || file.path.split('/').includes('..')) {
-      throw new Error(`the restored file list names an invalid file: ${JSON.stringify(file)}`)
+    if (!/^[0-9a-f]{64}$/.test(entry.sha256) || entry.path.startsWith('/') || entry.path.split('/').includes('..')) {
+      throw new Error(`the restored file list names an invalid file: ${JSON.stringify(entry)}`)
     }
   }
   return files

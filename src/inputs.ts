@@ -8,6 +8,8 @@ import { parseSize } from './units.js'
 export type CacheMode = 'max' | 'min' | 'off'
 export type CacheCompression = 'gzip' | 'zstd' | 'uncompressed'
 export type Driver = 'docker-container' | 'remote'
+/** registry: BuildKit reaches the cache over HTTP on the runner's loopback; local: through the build session. */
+export type CacheTransport = 'registry' | 'local'
 
 export interface Secret {
   id: string
@@ -51,6 +53,8 @@ export interface ActionInputs {
   cacheMounts: CacheMountRequest[]
   /** Image with sh, tar and cp that the mount-copying builds run in. */
   cacheMountsImage: string
+  /** Resolved from auto: registry whenever the builder is on the runner's network. */
+  cacheTransport: CacheTransport
 }
 
 export type InputReader = (name: string) => string
@@ -69,6 +73,7 @@ const COMPRESSIONS: CacheCompression[] = ['gzip', 'zstd', 'uncompressed']
 const DEFAULT_GZIP_LEVEL = 1
 const MAX_LEVEL: Record<CacheCompression, number> = { gzip: 9, zstd: 22, uncompressed: 0 }
 const DRIVERS: Driver[] = ['docker-container', 'remote']
+const TRANSPORTS = ['auto', 'registry', 'local'] as const
 const ARG_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/
 const SECRET_ID = /^[A-Za-z0-9_.-]+$/
 
@@ -104,8 +109,10 @@ export function parseInputs(read: InputReader, workspace: string): ActionInputs 
     cacheMaxSize: parseMaxSize(read(Input.CacheMaxSize).trim()),
     ...parseCompression(read(Input.CacheCompression).trim().toLowerCase() || 'gzip', read(Input.CacheCompressionLevel).trim()),
     cacheMounts: parseCacheMounts(list(Input.CacheMounts, false)),
-    cacheMountsImage: parseImage(Input.CacheMountsImage, read(Input.CacheMountsImage).trim() || DEFAULT_CACHE_MOUNTS_IMAGE)
+    cacheMountsImage: parseImage(Input.CacheMountsImage, read(Input.CacheMountsImage).trim() || DEFAULT_CACHE_MOUNTS_IMAGE),
+    cacheTransport: 'local'
   }
+  inputs.cacheTransport = resolveTransport(oneOf(Input.CacheTransport, read(Input.CacheTransport).trim().toLowerCase() || 'auto', TRANSPORTS), inputs)
   checkCombinations(inputs)
   return inputs
 }
@@ -226,6 +233,26 @@ function parseCacheMounts(items: string[]): CacheMountRequest[] {
 function parseImage(name: Input, value: string): string {
   if (/^[a-z0-9][\w.\-/:@]*$/i.test(value)) return value
   throw new InputError(name, value, 'expected an image reference such as busybox:1.36')
+}
+
+/** The network the docker-container builder asks for in driver-opts; undefined when it leaves it to the action. */
+export function builderNetwork(inputs: Pick<ActionInputs, 'driverOpts'>): string | undefined {
+  return inputs.driverOpts.map(opt => splitAssignment(opt)).find(pair => pair?.name.trim() === 'network')?.value.trim()
+}
+
+/**
+ * auto picks the registry when the action creates a docker-container builder on the host network
+ * (it asks for network=host unless driver-opts say otherwise); a remote buildkitd may not share
+ * the runner's loopback, so it gets the registry only when asked for it.
+ */
+function resolveTransport(requested: (typeof TRANSPORTS)[number], inputs: ActionInputs): CacheTransport {
+  const network = builderNetwork(inputs)
+  const onHostNetwork = inputs.driver === 'docker-container' && (network === undefined || network === 'host')
+  if (requested === 'registry' && inputs.driver === 'docker-container' && !onHostNetwork) {
+    throw new InputError(Input.CacheTransport, requested, `the registry transport needs the builder on the host network, but driver-opts set network=${network}; drop that option or use 'local'`)
+  }
+  if (requested === 'auto') return onHostNetwork ? 'registry' : 'local'
+  return requested
 }
 
 function checkCombinations(inputs: ActionInputs): void {

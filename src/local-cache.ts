@@ -1,5 +1,6 @@
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
+import { readRemoteList, writeRemoteList, type SeparateFile } from './file-entries.js'
 
 /** A BuildKit local cache directory (an OCI layout) checked blob by blob. */
 export type CacheCheck = { ok: true; index: Buffer; bytes: number; digests: Set<string> } | { ok: false; reason: string }
@@ -24,6 +25,7 @@ export function blobPath(dir: string, digest: string): string {
 /**
  * Follows index.json through every manifest to every blob and checks each is present with the
  * size its descriptor claims: an export cut short or a damaged restore fails here, not in BuildKit.
+ * A layer left in the cache service (REMOTE_LIST) counts as present when its listed size matches.
  */
 export async function checkLocalCache(dir: string): Promise<CacheCheck> {
   let index: Buffer
@@ -34,21 +36,27 @@ export async function checkLocalCache(dir: string): Promise<CacheCheck> {
   }
   try {
     const seen = new Set<string>()
+    const remote = remoteSizes(await readRemoteList(dir))
     const root = JSON.parse(index.toString()) as Manifest
     if (!root.manifests || root.manifests.length === 0) return { ok: false, reason: 'index.json lists no manifests' }
     let bytes = index.length
-    for (const descriptor of root.manifests) bytes += await checkDescriptor(dir, descriptor, seen)
+    for (const descriptor of root.manifests) bytes += await checkDescriptor(dir, descriptor, seen, remote)
     return { ok: true, index, bytes, digests: seen }
   } catch (error) {
     return { ok: false, reason: (error as Error).message }
   }
 }
 
-async function checkDescriptor(dir: string, descriptor: Descriptor, seen: Set<string>): Promise<number> {
+function remoteSizes(files: SeparateFile[]): Map<string, number> {
+  return new Map(files.map(file => [`sha256:${file.sha256}`, file.bytes]))
+}
+
+async function checkDescriptor(dir: string, descriptor: Descriptor, seen: Set<string>, remote: Map<string, number>): Promise<number> {
   if (seen.has(descriptor.digest)) return 0
   seen.add(descriptor.digest)
   const file = blobPath(dir, descriptor.digest)
   const stat = await fs.stat(file).catch(() => undefined)
+  if (!stat && remote.get(descriptor.digest) === descriptor.size && !isManifest(descriptor.mediaType)) return descriptor.size
   if (!stat) throw new Error(`blob ${descriptor.digest} is missing`)
   if (stat.size !== descriptor.size) {
     throw new Error(`blob ${descriptor.digest} has ${stat.size} bytes, expected ${descriptor.size}`)
@@ -57,7 +65,7 @@ async function checkDescriptor(dir: string, descriptor: Descriptor, seen: Set<st
   if (isManifest(descriptor.mediaType)) {
     const manifest = JSON.parse(await fs.readFile(file, 'utf8')) as Manifest
     const children = [...(manifest.manifests ?? []), ...(manifest.layers ?? []), ...(manifest.config ? [manifest.config] : [])]
-    for (const child of children) bytes += await checkDescriptor(dir, child, seen)
+    for (const child of children) bytes += await checkDescriptor(dir, child, seen, remote)
   }
   return bytes
 }
@@ -74,6 +82,52 @@ export async function directorySize(dir: string): Promise<number> {
     if (entry.isFile()) total += (await fs.stat(path.join(entry.parentPath, entry.name))).size
   }
   return total
+}
+
+/** Bytes of the cache: its files, and its layers left in the cache service. */
+export async function cacheSize(dir: string): Promise<number> {
+  const onDisk = await directorySize(dir)
+  let remote = 0
+  for (const file of await readRemoteList(dir)) {
+    if (!(await exists(path.join(dir, file.path)))) remote += file.bytes
+  }
+  return onDisk + remote
+}
+
+/**
+ * Digests of the layer blobs the cache's manifests name: the files that can stay in the cache
+ * service until BuildKit needs one. Manifests and cache configs are always read, so never listed.
+ */
+export async function layerDigests(dir: string): Promise<Set<string>> {
+  const layers = new Set<string>()
+  const index = await readJson<Manifest>(path.join(dir, 'index.json'))
+  for (const descriptor of index?.manifests ?? []) {
+    const manifest = await readJson<Manifest>(blobPath(dir, descriptor.digest))
+    for (const child of [...(manifest?.manifests ?? []), ...(manifest?.layers ?? [])]) {
+      if (/layer/.test(child.mediaType ?? '')) layers.add(child.digest)
+    }
+  }
+  return layers
+}
+
+async function readJson<T>(file: string): Promise<T | undefined> {
+  const text = await fs.readFile(file, 'utf8').catch(() => undefined)
+  return text === undefined ? undefined : (JSON.parse(text) as T)
+}
+
+/** The export starts out knowing the restored layers still in the cache service, as BuildKit is told they exist. */
+export async function carryRemoteList(fromDir: string, toDir: string): Promise<void> {
+  await fs.mkdir(toDir, { recursive: true })
+  await writeRemoteList(toDir, await readRemoteList(fromDir))
+}
+
+/** Keeps, of the layers the export was told exist, those its index names and that are not on disk. */
+export async function pruneRemoteList(dir: string, referenced: Set<string>): Promise<void> {
+  const kept: SeparateFile[] = []
+  for (const file of await readRemoteList(dir)) {
+    if (referenced.has(`sha256:${file.sha256}`) && !(await exists(path.join(dir, file.path)))) kept.push(file)
+  }
+  await writeRemoteList(dir, kept)
 }
 
 /** Every blob file of a cache directory, named by its digest (`sha256:<hex>`, from its path). */

@@ -8,7 +8,10 @@ import { chooseExportMode } from './cache-meta.js'
 import { classifyHit, contentKey } from './cache-keys.js'
 import { prepareCache, restoreCache, type CacheSetup, type RestoreResult } from './cache-restore.js'
 import { parseInputs, type ActionInputs } from './inputs.js'
-import { checkLocalCache, directorySize, linkBlobs, pruneUnreferenced } from './local-cache.js'
+import { startCacheRegistry, type CacheRegistry, type RegistryTraffic } from './cache-registry.js'
+import { fetchRemoteFile } from './cache-store.js'
+import { readRemoteList, writeRemoteList, type SeparateFile } from './file-entries.js'
+import { cacheSize, carryRemoteList, checkLocalCache, linkBlobs, pruneRemoteList, pruneUnreferenced } from './local-cache.js'
 import { injectMounts, mountDigests, planCacheMounts, saveMounts, type MountContext } from './mount-transfer.js'
 import { mountsUsedBySteps, type CacheMountPlan } from './cache-mounts.js'
 import { setOutputs } from './outputs.js'
@@ -16,6 +19,8 @@ import { emptyReport, warner, type MountReport, type Warn } from './report.js'
 import { allFromCache } from './progress.js'
 import { phase, reportPhase, runnerInfo } from './runner.js'
 import { saveRunState, type RunState } from './state.js'
+import { discardExport } from './rotation.js'
+import { formatBytes } from './units.js'
 
 async function main(): Promise<void> {
   const runner = runnerInfo()
@@ -40,7 +45,7 @@ async function main(): Promise<void> {
   saveRunState(state)
   // The builder boots while the cache downloads: neither needs the other until the build.
   const booting = bootBuilder(inputs, state.builder, runner.temp)
-  const restored = setup ? await phase(report.phases, 'Restore cache', () => restoreCache(setup, warn)) : {}
+  const restored = setup ? await phase(report.phases, 'Restore cache', () => restoreCache(setup, { lazyLayers: inputs.cacheTransport === 'registry' }, warn)) : {}
   recordRestore(state, setup, restored)
   saveRunState(state)
   const boot = await booting
@@ -79,7 +84,7 @@ function recordRestore(state: RunState, setup: CacheSetup | undefined, restored:
   state.exportDir = setup.exportDir
   state.keyPrefix = setup.prefix
   state.restoredKey = restored.key
-  state.report.restore = { hit: restored.key ? 'partial' : 'miss', key: restored.key, archiveBytes: restored.archiveBytes, note: restored.note }
+  state.report.restore = { hit: restored.key ? 'partial' : 'miss', key: restored.key, archiveBytes: restored.archiveBytes, remoteFiles: restored.remoteFiles, remoteBytes: restored.remoteBytes, note: restored.note }
 }
 
 async function buildWithCache(inputs: ActionInputs, state: RunState, setup: CacheSetup | undefined, restored: RestoreResult, warn: Warn): Promise<BuildOutcome> {
@@ -91,31 +96,70 @@ async function buildWithCache(inputs: ActionInputs, state: RunState, setup: Cach
   // took every step from the restored cache would only write that same cache out again, which is
   // most of a warm build's time. When something did run, a second pass exports from the builder.
   const deferExport = setup !== undefined && restored.key !== undefined && !inputs.noCache
+  if (setup && restored.key && !deferExport) await prepareExportDir(setup)
+  const registry = setup && inputs.cacheTransport === 'registry' ? await openRegistry(setup, restored, warn) : undefined
   const plan = {
     builder: state.builder!,
     cacheFrom: restored.key ? setup?.dir : undefined,
     cacheTo: deferExport ? undefined : setup?.exportDir,
-    exportMode: mode?.mode ?? 'max'
+    exportMode: mode?.mode ?? 'max',
+    registry: registry && { importRef: registry.importRef, exportRef: registry.exportRef }
   }
-  if (setup && restored.key && !deferExport) await linkBlobs(setup.dir, setup.exportDir)
-  const build = await phase(report.phases, 'Build', () =>
-    runBuild(inputs, {
-      ...plan,
-      metadataFile: path.join(process.env.RUNNER_TEMP ?? '.', `${state.builder}-metadata.json`),
-      iidFile: path.join(process.env.RUNNER_TEMP ?? '.', `${state.builder}-iid`)
-    })
-  )
-  const { progress } = build
-  report.build = { succeeded: build.succeeded, cachedSteps: progress.cachedSteps, totalSteps: progress.totalSteps, stepsRun: progress.stepsRun, error: build.error, cacheImportMs: progress.cacheImportMs, cacheExportMs: progress.cacheExportMs }
-  if (deferExport && build.succeeded) {
-    if (allFromCache(progress)) state.cacheReused = true
-    else await phase(report.phases, 'Export cache', () => exportCache(inputs, state, setup, { ...plan, cacheTo: setup.exportDir }, warn))
+  const files = {
+    metadataFile: path.join(process.env.RUNNER_TEMP ?? '.', `${state.builder}-metadata.json`),
+    iidFile: path.join(process.env.RUNNER_TEMP ?? '.', `${state.builder}-iid`)
   }
-  return build
+  try {
+    let buildPlan: typeof plan = plan
+    let build = await phase(report.phases, 'Build', () => runBuild(inputs, { ...buildPlan, ...files }))
+    if (!build.succeeded && setup && registry && registry.traffic.failedFetches.length > 0) {
+      const failed = registry.traffic.failedFetches
+      warn(`the build failed after the cache service could not give ${failed.join(', ')}; building again without the restored cache`)
+      // Not promised to BuildKit again: the export then writes those layers instead of naming them.
+      await writeRemoteList(setup.dir, (await readRemoteList(setup.dir)).filter(file => !failed.includes(file.path)))
+      buildPlan = { ...plan, cacheFrom: undefined }
+      build = await phase(report.phases, 'Build without cache', () => runBuild(inputs, { ...buildPlan, ...files }))
+    }
+    const { progress } = build
+    report.build = { succeeded: build.succeeded, cachedSteps: progress.cachedSteps, totalSteps: progress.totalSteps, stepsRun: progress.stepsRun, error: build.error, cacheImportMs: progress.cacheImportMs, cacheExportMs: progress.cacheExportMs }
+    if (deferExport && build.succeeded) {
+      if (allFromCache(progress)) state.cacheReused = true
+      else await phase(report.phases, 'Export cache', () => exportCache(inputs, state, setup, { ...buildPlan, cacheTo: setup.exportDir }, warn))
+    }
+    return build
+  } finally {
+    await registry?.close()
+    if (registry) reportRegistry(state, registry.traffic)
+  }
+}
+
+function reportRegistry(state: RunState, traffic: RegistryTraffic): void {
+  const fetched = traffic.fetchedFiles > 0 ? `; ${traffic.fetchedFiles} layers fetched from the cache service when BuildKit asked (${formatBytes(traffic.fetchedBytes)})` : ''
+  core.info(`Cache registry: ${traffic.requests} requests, ${formatBytes(traffic.servedBytes)} served to BuildKit, ${formatBytes(traffic.receivedBytes)} received${fetched}`)
+  if (state.report.restore) Object.assign(state.report.restore, { fetchedFiles: traffic.fetchedFiles, fetchedBytes: traffic.fetchedBytes })
+}
+
+/** The export starts from what the restored cache has: BuildKit then writes only new blobs. */
+async function prepareExportDir(setup: CacheSetup): Promise<number> {
+  const linked = await linkBlobs(setup.dir, setup.exportDir)
+  await carryRemoteList(setup.dir, setup.exportDir)
+  return linked
+}
+
+/** Starts the loopback registry; if it cannot start, the cache goes through the build session instead. */
+async function openRegistry(setup: CacheSetup, restored: RestoreResult, warn: Warn): Promise<CacheRegistry | undefined> {
+  try {
+    const remoteFiles = restored.key ? await readRemoteList(setup.dir) : []
+    const remote = remoteFiles.length > 0 ? { files: remoteFiles, fetch: (file: SeparateFile) => fetchRemoteFile(setup.dir, file) } : undefined
+    return await startCacheRegistry({ importDir: restored.key ? setup.dir : undefined, exportDir: setup.exportDir, remote })
+  } catch (error) {
+    warn(`the cache registry could not start (${(error as Error).message}); BuildKit reads and writes the cache through the build session`)
+    return undefined
+  }
 }
 
 async function exportCache(inputs: ActionInputs, state: RunState, setup: CacheSetup, plan: Parameters<typeof runCacheExport>[1], warn: Warn): Promise<void> {
-  const linked = await linkBlobs(setup.dir, setup.exportDir)
+  const linked = await prepareExportDir(setup)
   core.info(`${linked} blobs of the restored cache linked into the export directory: BuildKit writes only the new ones`)
   const exported = await runCacheExport(inputs, plan)
   state.report.build!.cacheExportMs = exported.progress.cacheExportMs
@@ -123,8 +167,13 @@ async function exportCache(inputs: ActionInputs, state: RunState, setup: CacheSe
     warn(`exporting the cache failed (${exported.error}); the previous cache is kept`)
     return
   }
-  const filled = await fillMissingResults(setup.dir, setup.exportDir)
-  if (filled > 0) core.info(`${filled} steps the build did not need to load got their results from the restored cache`)
+  try {
+    const filled = await fillMissingResults(setup.dir, setup.exportDir)
+    if (filled > 0) core.info(`${filled} steps the build did not need to load got their results from the restored cache`)
+  } catch (error) {
+    warn(`completing the exported cache from the restored one failed (${(error as Error).message}); the previous cache is kept`)
+    await discardExport(setup.exportDir)
+  }
 }
 
 /** Puts the mounts' contents next to the new layer export, so one save carries both. */
@@ -133,7 +182,7 @@ async function carryMounts(state: RunState, setup: CacheSetup, plans: CacheMount
     for (const mount of state.report.mounts!) keepRestoredMount(mount)
     return
   }
-  const layerBytes = await directorySize(setup.exportDir)
+  const layerBytes = await cacheSize(setup.exportDir)
   const budget = state.cacheMaxSize === undefined ? undefined : state.cacheMaxSize - layerBytes
   const used = mountsUsedBySteps(build.progress.stepsRun)
   await saveMounts(plans, state.report.mounts!, { used, cacheDir: setup.dir, exportDir: setup.exportDir, budget }, context, warn)
@@ -150,7 +199,7 @@ async function describeNewCache(state: RunState, setup: CacheSetup | undefined, 
   if (!setup || !build.succeeded) return
   if (state.cacheReused) {
     state.newKey = state.restoredKey
-    state.report.newCache = { key: state.newKey!, bytes: await directorySize(setup.dir) }
+    state.report.newCache = { key: state.newKey!, bytes: await cacheSize(setup.dir) }
     state.report.restore!.hit = 'exact'
     return
   }
@@ -160,8 +209,9 @@ async function describeNewCache(state: RunState, setup: CacheSetup | undefined, 
     return
   }
   const pruned = await pruneUnreferenced(setup.exportDir, check.digests)
+  await pruneRemoteList(setup.exportDir, check.digests)
   if (pruned.count > 0) core.info(`${pruned.count} linked blobs this build no longer uses were left out of the new cache (${pruned.bytes} bytes)`)
-  const bytes = await directorySize(setup.exportDir)
+  const bytes = await cacheSize(setup.exportDir)
   state.newKey = contentKey(setup.prefix, check.index, await mountDigests(setup.exportDir, plans))
   const overLimit = state.cacheMaxSize !== undefined && bytes > state.cacheMaxSize ? state.cacheMaxSize : undefined
   state.report.newCache = { key: state.newKey, bytes, overLimit }

@@ -2,7 +2,7 @@ import * as core from '@actions/core'
 import { removeBuilder } from './builder.js'
 import { nextCacheMeta, readCacheMeta, writeCacheMeta } from './cache-meta.js'
 import { saveDir, serviceAvailable } from './cache-store.js'
-import { checkLocalCache, directorySize, staleBlobs } from './local-cache.js'
+import { cacheSize, checkLocalCache, staleBlobs } from './local-cache.js'
 import { formatBytes } from './units.js'
 import { warner, type RunReport, type Warn } from './report.js'
 import { discardExport, planRotation, replaceCache } from './rotation.js'
@@ -35,6 +35,7 @@ async function post(): Promise<void> {
 async function rotate(state: RunState): Promise<boolean> {
   const { cacheDir, exportDir, report } = state as Required<RunState>
   if (state.cacheReused) {
+    await discardExport(exportDir)
     report.rotation = { replaced: false, note: 'every step came from the restored cache, which is kept as it is (nothing exported)' }
     return true
   }
@@ -47,10 +48,10 @@ async function rotate(state: RunState): Promise<boolean> {
     return false
   }
   const previous = await readCacheMeta(cacheDir)
-  const bytesBefore = await directorySize(cacheDir)
+  const bytesBefore = await cacheSize(cacheDir)
   const stale = await staleBlobs(cacheDir, exportDir)
   await replaceCache(cacheDir, exportDir)
-  const bytesAfter = await directorySize(cacheDir)
+  const bytesAfter = await cacheSize(cacheDir)
   await writeCacheMeta(cacheDir, nextCacheMeta(state.newKey!, report.exportMode ?? 'max', bytesAfter, previous, new Date()))
   const note = bytesBefore === 0 ? 'first cache on this runner' : `${stale.count} stale blobs dropped (${formatBytes(stale.bytes)})`
   report.rotation = { replaced: true, note, bytesBefore: bytesBefore || undefined, bytesAfter }

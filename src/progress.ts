@@ -6,6 +6,10 @@
 interface Vertex {
   name: string
   cached: boolean
+  /** Its result's layers were fetched from the imported cache (see isFromCache). */
+  fetched: boolean
+  /** The command printed something: it ran. */
+  output: boolean
   ms?: number
   error?: string
 }
@@ -22,6 +26,8 @@ export interface ProgressSummary {
 
 const VERTEX_LINE = /^#(\d+) (.*)$/
 const STEP_NAME = /^\[[^\]]*\d+\/\d+\]\s+(\S+)/
+const LAYER_TRANSFER = /^(extracting )?sha256:[0-9a-f]{64}( |$)/
+const COMMAND_OUTPUT = /^\d+\.\d+ /
 
 export class ProgressTally {
   private readonly vertices = new Map<number, Vertex>()
@@ -41,10 +47,12 @@ export class ProgressTally {
     const rest = match[2]
     const vertex = this.vertices.get(id)
     if (!vertex) {
-      this.vertices.set(id, { name: rest, cached: false })
+      this.vertices.set(id, { name: rest, cached: false, fetched: false, output: false })
       return
     }
     if (rest === 'CACHED') vertex.cached = true
+    if (LAYER_TRANSFER.test(rest)) vertex.fetched = true
+    if (COMMAND_OUTPUT.test(rest)) vertex.output = true
     const done = /^DONE (\d+(?:\.\d+)?)s$/.exec(rest)
     if (done) vertex.ms = Math.round(parseFloat(done[1]) * 1000)
     if (rest.startsWith('ERROR')) vertex.error = rest.replace(/^ERROR:?\s*/, '')
@@ -55,14 +63,24 @@ export class ProgressTally {
     const vertices = [...this.vertices.values()]
     const steps = vertices.filter(isCacheableStep)
     return {
-      cachedSteps: steps.filter(step => step.cached).length,
+      cachedSteps: steps.filter(isFromCache).length,
       totalSteps: steps.length,
-      stepsRun: steps.filter(step => !step.cached).map(step => step.name),
+      stepsRun: steps.filter(step => !isFromCache(step)).map(step => step.name),
       cacheImportMs: sumMs(vertices.filter(v => v.name.startsWith('importing cache'))),
       cacheExportMs: sumMs(vertices.filter(v => v.name.startsWith('exporting cache'))),
       errors: vertices.filter(v => v.error).map(v => `${v.name}: ${v.error}`)
     }
   }
+}
+
+/**
+ * A result BuildKit took from a registry cache without its layers says CACHED; when a later step
+ * needs those layers, BuildKit fetches them under the vertex that made them, and the plain
+ * printer then shows that vertex's downloads and DONE instead of CACHED. A step that runs never
+ * downloads its own result, so downloads without command output mean "from the cache".
+ */
+function isFromCache(vertex: Vertex): boolean {
+  return vertex.cached || (vertex.fetched && !vertex.output && vertex.error === undefined)
 }
 
 /** Dockerfile steps that BuildKit can take from cache; FROM only resolves a base. */

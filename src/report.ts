@@ -9,7 +9,17 @@ export interface RunReport {
   modeFallback?: string
   versions?: { docker: string; buildx: string }
   phases: PhaseTiming[]
-  restore?: { hit: CacheHit; key?: string; archiveBytes?: number; note?: string }
+  restore?: {
+    hit: CacheHit
+    key?: string
+    archiveBytes?: number
+    /** Layers left in the cache service at restore, and those of them BuildKit asked for (registry transport). */
+    remoteFiles?: number
+    remoteBytes?: number
+    fetchedFiles?: number
+    fetchedBytes?: number
+    note?: string
+  }
   build?: BuildReport
   newCache?: { key: string; bytes: number; overLimit?: number }
   rotation?: { replaced: boolean; note: string; bytesBefore?: number; bytesAfter?: number }

@@ -50,7 +50,14 @@ function restoreText(report: RunReport): string {
   const restore = report.restore
   if (!restore || restore.hit === 'miss') return `nothing${restore?.note ? ` (${plain(restore.note)})` : ''}`
   const size = restore.archiveBytes !== undefined ? `${formatBytes(restore.archiveBytes)} downloaded` : 'local copy'
-  return `${code(restore.key ?? '')}, ${size}${restore.note ? ` (${plain(restore.note)})` : ''}`
+  return `${code(restore.key ?? '')}, ${size}${lazyText(restore)}${restore.note ? ` (${plain(restore.note)})` : ''}`
+}
+
+function lazyText(restore: NonNullable<RunReport['restore']>): string {
+  if (!restore.remoteFiles) return ''
+  const fetched = restore.fetchedFiles ?? 0
+  const bytes = fetched > 0 ? ` (${formatBytes(restore.fetchedBytes ?? 0)} more downloaded)` : ''
+  return `; ${restore.remoteFiles} large layers (${formatBytes(restore.remoteBytes ?? 0)}) left in the cache service, ${fetched} of them fetched when the build needed them${bytes}`
 }
 
 function newCacheText(report: RunReport): string {

@@ -101,6 +101,34 @@ describe('faults', () => {
     }
   })
 
+  test('a layer the cache service cannot give when BuildKit asks for it: the build runs again without the restored cache and succeeds', async () => {
+    const key = uniqueKey('lazy-fault')
+    const seed = await runner.runJob(exampleInputs(key))
+    expectStep(seed, 'post', 0)
+    // The stages' 6 MB layers are random, so their file entries belong to this test alone; corrupt them all.
+    const blobs = path.join(cacheDirOf(seed), 'blobs', 'sha256')
+    const stageLayers = fs.readdirSync(blobs).filter(name => fs.statSync(path.join(blobs, name)).size > 5 * 1024 * 1024)
+    expect(stageLayers.length).toBeGreaterThanOrEqual(4)
+    for (const sha of stageLayers) await admin(serviceEnv, 'POST', 'corrupt', { key: `buildx-cache-file-${sha}` })
+    // The docs stage reruns, so the final image's COPY steps need the other stages' layers: fetched, and broken.
+    fs.appendFileSync(path.join(workspace, 'src', 'docs', 'README.txt'), `changed ${Date.now()}\n`)
+    runner.reset()
+    const job = await runner.runJob(exampleInputs(key))
+    expectStep(job, 'main', 0)
+    expectStep(job, 'post', 0)
+    expect(job.report.warnings.join('\n')).toMatch(/could not give blobs\/sha256\/[0-9a-f]{64}.*building again without the restored cache/)
+    expect(job.report.phases.map((p: { name: string }) => p.name)).toContain('Build without cache')
+    expect(job.main.log + job.post.log).not.toContain('::error')
+    expect(job.report.build.succeeded).toBe(true)
+    expect(job.report.save.status).toBe('saved')
+    // The layers it wrote replace the broken ones in the new cache: the next runner takes every step from it.
+    runner.reset()
+    const after = await runner.runJob(exampleInputs(key))
+    expectStep(after, 'main', 0)
+    expect(after.report.warnings).toEqual([])
+    expect(after.outputs['cached-steps']).toBe(after.outputs['total-steps'])
+  })
+
   test('an unwritable cache path: warning, build without cache, job succeeds', async () => {
     const blocker = path.join(runner.root, 'a-file')
     fs.writeFileSync(blocker, '')

@@ -46,6 +46,9 @@ describe('the bundled action on fresh runners', () => {
     expect(job.main.log.match(/^#\d+ CACHED$/gm)?.length ?? 0).toBeGreaterThanOrEqual(Number(job.outputs['total-steps']))
     expect(job.report.build.stepsRun).toEqual([])
     expect(job.report.save.status).toBe('unchanged')
+    // The layers stay in the cache service: no step needed one (registry transport).
+    expect(job.report.restore.remoteFiles).toBeGreaterThan(0)
+    expect(job.report.restore.fetchedFiles).toBe(0)
     expect(job.post.log).not.toContain('Cache saved')
     expect(await entries()).toHaveLength(1)
     expect(job.summary).toContain('0 B uploaded')
@@ -56,6 +59,9 @@ describe('the bundled action on fresh runners', () => {
     const job = await runner.runJob(exampleInputs(key))
     expectStep(job, 'main', 0)
     expect(job.outputs['cache-hit']).toBe('partial')
+    // Only the layers of the steps the rerun builds on were downloaded; the changed stage's old layer was not.
+    expect(job.report.restore.fetchedFiles).toBeGreaterThan(0)
+    expect(job.report.restore.fetchedFiles).toBeLessThan(job.report.restore.remoteFiles)
     const ran: string[] = job.report.build.stepsRun
     expect(ran.length).toBeGreaterThan(0)
     for (const step of ran) expect(step).toMatch(/^\[(docs|final) /)

@@ -27,7 +27,9 @@ function argv(args: string[]): string[] {
 
 describe('builderCreateArgs', () => {
   test.each<[InputValues, string | undefined, string[]]>([
-    [{}, undefined, ['buildx', 'create', '--name', 'b1', '--driver', 'docker-container']],
+    [{}, undefined, ['buildx', 'create', '--name', 'b1', '--driver', 'docker-container', '--driver-opt', 'network=host']],
+    [{ 'cache-transport': 'local' }, undefined, ['buildx', 'create', '--name', 'b1', '--driver', 'docker-container']],
+    [{ 'driver-opts': 'network=bridge' }, undefined, ['buildx', 'create', '--name', 'b1', '--driver', 'docker-container', '--driver-opt', 'network=bridge']],
     [
       { 'driver-opts': 'image=moby/buildkit:v0.13.1\nnetwork=host' },
       '/t/buildkitd.toml',
@@ -134,6 +136,30 @@ describe('buildArgs', () => {
       { 'cache-compression-level': '9' },
       { cacheTo: `${CACHE}-new` },
       [...FILE, '--cache-to', `type=local,dest=${CACHE}-new,mode=max,compression=gzip,compression-level=9,ignore-error=true`]
+    ],
+    [
+      'registry transport, cold: the export goes to the loopback registry',
+      {},
+      { cacheTo: `${CACHE}-new`, registry: { exportRef: '127.0.0.1:5000/buildx-cache:export' } },
+      [...FILE, '--cache-to', 'type=registry,ref=127.0.0.1:5000/buildx-cache:export,oci-mediatypes=true,mode=max,compression=gzip,compression-level=1,ignore-error=true']
+    ],
+    [
+      'registry transport, warm',
+      {},
+      { cacheFrom: CACHE, cacheTo: `${CACHE}-new`, registry: { importRef: '127.0.0.1:5000/buildx-cache:restored', exportRef: '127.0.0.1:5000/buildx-cache:export' } },
+      [
+        ...FILE,
+        '--cache-from',
+        'type=registry,ref=127.0.0.1:5000/buildx-cache:restored',
+        '--cache-to',
+        'type=registry,ref=127.0.0.1:5000/buildx-cache:export,oci-mediatypes=true,mode=max,compression=gzip,compression-level=1,ignore-error=true'
+      ]
+    ],
+    [
+      'registry transport, deferred export: import only',
+      {},
+      { cacheFrom: CACHE, registry: { importRef: '127.0.0.1:5000/buildx-cache:restored', exportRef: '127.0.0.1:5000/buildx-cache:export' } },
+      [...FILE, '--cache-from', 'type=registry,ref=127.0.0.1:5000/buildx-cache:restored']
     ],
     ['remote git context brings its own Dockerfile', { context: 'https://github.com/o/app.git#main' }, {}, []],
     [

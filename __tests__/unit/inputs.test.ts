@@ -35,7 +35,8 @@ describe('parseInputs', () => {
       cacheCompression: 'gzip',
       cacheCompressionLevel: 1,
       cacheMounts: [],
-      cacheMountsImage: 'busybox:1.36'
+      cacheMountsImage: 'busybox:1.36',
+      cacheTransport: 'registry'
     })
   })
 
@@ -79,7 +80,13 @@ describe('parseInputs', () => {
     [{ 'cache-compression': 'ZSTD', 'cache-compression-level': '19' }, { cacheCompression: 'zstd', cacheCompressionLevel: 19 }],
     [{ 'cache-compression-level': '6' }, { cacheCompression: 'gzip', cacheCompressionLevel: 6 }],
     [{ 'cache-compression': 'uncompressed' }, { cacheCompression: 'uncompressed', cacheCompressionLevel: undefined }],
-    [{ 'cache-mounts-image': 'docker.io/library/busybox:1.37@sha256:abc' }, { cacheMountsImage: 'docker.io/library/busybox:1.37@sha256:abc' }]
+    [{ 'cache-mounts-image': 'docker.io/library/busybox:1.37@sha256:abc' }, { cacheMountsImage: 'docker.io/library/busybox:1.37@sha256:abc' }],
+    [{ 'cache-transport': 'local' }, { cacheTransport: 'local' }],
+    [{ 'driver-opts': 'network=host' }, { cacheTransport: 'registry' }],
+    [{ 'driver-opts': 'network = bridge' }, { cacheTransport: 'local' }],
+    [{ 'driver-opts': 'network=bridge', 'cache-transport': 'AUTO' }, { cacheTransport: 'local' }],
+    [{ driver: 'remote', endpoint: 'tcp://buildkitd:1234' }, { cacheTransport: 'local' }],
+    [{ driver: 'remote', endpoint: 'tcp://127.0.0.1:1234', 'cache-transport': 'registry' }, { cacheTransport: 'registry' }]
   ])('[%#] given %j reads %j', (values, expected) => {
     const inputs = ws.parse(values)
     expect({ ...inputs, file: inputs.file.replace(ws.dir, '<ws>') }).toMatchObject(expected)
@@ -138,6 +145,8 @@ describe('parseInputs', () => {
     [{ 'cache-mounts': 'type=cache' }, 'cache-mounts', 'type=cache', 'expected an id, a target'],
     [{ 'cache-mounts': 'npm\nid=npm,target=/root/.npm' }, 'cache-mounts', 'id=npm,target=/root/.npm', 'listed once'],
     [{ 'cache-mounts': 'npm', 'cache-mode': 'off' }, 'cache-mounts', 'npm', "need cache-mode 'max' or 'min'"],
+    [{ 'cache-transport': 'http' }, 'cache-transport', 'http', "expected one of 'auto', 'registry', 'local'"],
+    [{ 'cache-transport': 'registry', 'driver-opts': 'network=bridge' }, 'cache-transport', 'registry', 'needs the builder on the host network, but driver-opts set network=bridge'],
     [{ 'cache-mounts-image': 'busy box' }, 'cache-mounts-image', 'busy box', 'expected an image reference']
   ])('[%#] given %j the error names %p, shows %p and says %p', (values, input, value, accepted) => {
     const error = ws.parseError(values)

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import { blobPath, checkLocalCache, directorySize, linkBlobs, pruneUnreferenced, staleBlobs, type CacheCheck } from '../../src/local-cache.js'
+import { readRemoteList, writeRemoteList, type SeparateFile } from '../../src/file-entries.js'
+import { blobPath, cacheSize, carryRemoteList, checkLocalCache, directorySize, layerDigests, linkBlobs, pruneRemoteList, pruneUnreferenced, staleBlobs, type CacheCheck } from '../../src/local-cache.js'
 import { discardExport, planRotation, replaceCache, type RotationPlan } from '../../src/rotation.js'
 import { exists, useTempDirs } from './fixtures.js'
 import { blobFile, MediaType, writeBlob, writeIndex, writeJsonBlob, writeLayout, type Layout } from './oci-layout.js'
@@ -224,5 +225,58 @@ describe('linking the restored blobs into the export, then pruning what the expo
     expect(pruned).toEqual({ count: onlyOld.length, bytes: onlyOld.reduce((sum, b) => sum + b.size, 0) })
     expect(await directorySize(fresh.dir)).toBe(fresh.bytes)
     expect(await checkLocalCache(fresh.dir)).toMatchObject({ ok: true })
+  })
+})
+
+describe('layers left in the cache service (registry transport)', () => {
+  const remoteEntry = (layer: { digest: string; size: number }): SeparateFile => {
+    const hex = layer.digest.slice('sha256:'.length)
+    return { path: `blobs/sha256/${hex}`, sha256: hex, bytes: layer.size }
+  }
+
+  test('a listed layer that is not on disk counts as present, with its size', async () => {
+    const layout = await writeLayout(await tempDir())
+    await fs.rm(blobFile(layout.dir, layout.layers[0]))
+    expect((await checkLocalCache(layout.dir)).ok).toBe(false)
+    await writeRemoteList(layout.dir, [remoteEntry(layout.layers[0])])
+    expect(await checkLocalCache(layout.dir)).toMatchObject({ ok: true, bytes: layout.bytes })
+    expect(await cacheSize(layout.dir)).toBe((await directorySize(layout.dir)) + layout.layers[0].size)
+  })
+
+  test('a listed layer of another size, or a listed manifest, does not', async () => {
+    const layout = await writeLayout(await tempDir())
+    await fs.rm(blobFile(layout.dir, layout.layers[0]))
+    await writeRemoteList(layout.dir, [{ ...remoteEntry(layout.layers[0]), bytes: layout.layers[0].size + 1 }])
+    expect((await checkLocalCache(layout.dir)).ok).toBe(false)
+    const other = await writeLayout(await tempDir())
+    await fs.rm(blobFile(other.dir, other.manifest))
+    await writeRemoteList(other.dir, [remoteEntry(other.manifest)])
+    expect((await checkLocalCache(other.dir)).ok).toBe(false)
+  })
+
+  test('layerDigests names the layers, never the manifest or config', async () => {
+    const layout = await writeLayout(await tempDir(), { nested: true })
+    const manifestDir = await tempDir()
+    const layer = await writeBlob(manifestDir, 'cache layer', MediaType.Layer)
+    const config = await writeBlob(manifestDir, '{}', MediaType.CacheConfig)
+    const cacheIndex = await writeJsonBlob(manifestDir, { schemaVersion: 2, mediaType: MediaType.Index, manifests: [layer, config] }, MediaType.Index)
+    await writeIndex(manifestDir, [cacheIndex])
+    expect(await layerDigests(manifestDir)).toEqual(new Set([layer.digest]))
+    expect([...(await layerDigests(layout.dir))]).not.toContain(layout.config.digest)
+    expect(await layerDigests(path.join(manifestDir, 'none'))).toEqual(new Set())
+  })
+
+  test('the export carries the list, then keeps only what its index names and it does not hold', async () => {
+    const restored = await writeLayout(await tempDir())
+    const entries = restored.layers.map(remoteEntry)
+    await writeRemoteList(restored.dir, entries)
+    const exportDir = path.join(await tempDir(), 'new')
+    await carryRemoteList(restored.dir, exportDir)
+    expect(await readRemoteList(exportDir)).toEqual(entries)
+    await writeBlob(exportDir, await fs.readFile(blobFile(restored.dir, restored.layers[1])), MediaType.Layer)
+    await pruneRemoteList(exportDir, new Set([restored.layers[0].digest, restored.layers[1].digest]))
+    expect(await readRemoteList(exportDir)).toEqual([entries[0]])
+    await pruneRemoteList(exportDir, new Set())
+    expect(await exists(path.join(exportDir, 'buildx-cache-action-remote.json'))).toBe(false)
   })
 })

@@ -121,6 +121,45 @@ const ALL_CACHED = `#1 [internal] load build definition from Dockerfile
 #6 DONE 0.2s
 `
 
+/**
+ * A partial build importing from a registry cache (the action's loopback registry): #16 and #7 were
+ * taken from the cache, and their layers fetched when a later step needed them, so the printer shows
+ * downloads and DONE where a local import shows CACHED. #9 ran (silently), #20 ran and printed.
+ */
+const REGISTRY_PARTIAL = `#5 importing cache manifest from 127.0.0.1:41681/buildx-cache:restored
+#5 inferred cache manifest type: application/vnd.oci.image.index.v1+json done
+#5 DONE 0.0s
+
+#7 [base 1/2] RUN mkdir -p /out && echo "base built $(date -u)" > /out/base.txt
+#7 sha256:75d72f4a5ea6d7f3e6cb3fdd5a86abc5299be5cf0378ecb0f1e4c75d77bf11b4 221B / 221B done
+#7 sha256:d87134f6eb462930a0eaa39fa47cebe958ae6e1d6d30826580d52812c4e4a42d 1.07MB / 1.07MB 0.0s done
+#7 extracting sha256:d87134f6eb462930a0eaa39fa47cebe958ae6e1d6d30826580d52812c4e4a42d 0.1s done
+#7 DONE 0.1s
+
+#7 [base 1/2] RUN mkdir -p /out && echo "base built $(date -u)" > /out/base.txt
+#7 extracting sha256:75d72f4a5ea6d7f3e6cb3fdd5a86abc5299be5cf0378ecb0f1e4c75d77bf11b4 done
+#7 DONE 0.2s
+
+#9 [docs 2/2] RUN sleep 3 && cat /src/* > /out/docs.txt
+#9 DONE 3.1s
+
+#12 [deps 2/2] RUN sleep 3 && sha256sum /src/* > /out/deps.sum
+#12 CACHED
+
+#16 [tests 2/2] RUN sleep 3 && sha256sum /src/* > /out/tests.sum
+#16 sha256:b0128fe7b99901ec95f84e64fba864107bfa323087546ab1597e43c63ebfd1f5 193B / 193B 0.0s done
+#16 extracting sha256:b0128fe7b99901ec95f84e64fba864107bfa323087546ab1597e43c63ebfd1f5 0.0s done
+#16 DONE 0.1s
+
+#20 [final 4/4] RUN cat /app/docs/* && echo sha256:75d72f4a5ea6d7f3e6cb3fdd5a86abc5299be5cf0378ecb0f1e4c75d77bf11b4
+#20 0.210 sha256:75d72f4a5ea6d7f3e6cb3fdd5a86abc5299be5cf0378ecb0f1e4c75d77bf11b4
+#20 DONE 0.3s
+
+#21 exporting cache to registry
+#21 preparing build cache for export 0.1s done
+#21 DONE 0.1s
+`
+
 const WARM_PARTIAL_SUMMARY: ProgressSummary = {
   cachedSteps: 2,
   totalSteps: 5,
@@ -141,6 +180,17 @@ const TRANSCRIPTS: Record<string, [string, ProgressSummary]> = {
       cacheImportMs: undefined,
       cacheExportMs: undefined,
       errors: ['[linux/arm64 base 2/2] RUN make: process "/bin/sh -c make" did not complete successfully: exit code: 2']
+    }
+  ],
+  'registry cache, layers fetched for later steps': [
+    REGISTRY_PARTIAL,
+    {
+      cachedSteps: 3,
+      totalSteps: 5,
+      stepsRun: ['[docs 2/2] RUN sleep 3 && cat /src/* > /out/docs.txt', '[final 4/4] RUN cat /app/docs/* && echo sha256:75d72f4a5ea6d7f3e6cb3fdd5a86abc5299be5cf0378ecb0f1e4c75d77bf11b4'],
+      cacheImportMs: 0,
+      cacheExportMs: 100,
+      errors: []
     }
   ],
   'all cached': [ALL_CACHED, { cachedSteps: 2, totalSteps: 2, stepsRun: [], cacheImportMs: 300, cacheExportMs: 200, errors: [] }],

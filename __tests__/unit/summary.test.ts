@@ -72,6 +72,15 @@ describe('renderSummary', () => {
       ['downloaded']
     ],
     [
+      'layers left in the cache service, some fetched when the build needed them',
+      report({
+        restore: { hit: 'partial', key: 'k-old', archiveBytes: 2 * MiB, remoteFiles: 3, remoteBytes: 300 * MiB, fetchedFiles: 1, fetchedBytes: 6 * MiB },
+        build: build({ cachedSteps: 4 })
+      }),
+      ['| Restored | `k-old`, 2.0 MiB downloaded; 3 large layers (300 MiB) left in the cache service, 1 of them fetched when the build needed them (6.0 MiB more downloaded) |'],
+      []
+    ],
+    [
       'partial hit lists the steps that ran',
       report({
         restore: { hit: 'partial', key: 'k-old', archiveBytes: 60 * MiB },

@@ -2321,7 +2321,7 @@ var base64_1 = __nccwpck_require__(6335);
 Object.defineProperty(exports, "base64decode", ({ enumerable: true, get: function () { return base64_1.base64decode; } }));
 Object.defineProperty(exports, "base64encode", ({ enumerable: true, get: function () { return base64_1.base64encode; } }));
 // UTF8 encoding
-var protobufjs_utf8_1 = __nccwpck_require__(6569);
+var protobufjs_utf8_1 = __nccwpck_require__(8950);
 Object.defineProperty(exports, "utf8read", ({ enumerable: true, get: function () { return protobufjs_utf8_1.utf8read; } }));
 // Binary format contracts, options for reading and writing, for example
 var binary_format_contract_1 = __nccwpck_require__(4816);
@@ -3091,7 +3091,7 @@ PbLong.ZERO = new PbLong(0, 0);
 
 /***/ }),
 
-/***/ 6569:
+/***/ 8950:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -40444,7 +40444,7 @@ function readlink(fsPath) {
 // See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
 const UV_FS_O_EXLOCK = 0x10000000;
 const READONLY = external_fs_namespaceObject.constants.O_RDONLY;
-function exists(fsPath) {
+function io_util_exists(fsPath) {
     return io_util_awaiter(this, void 0, void 0, function* () {
         try {
             yield stat(fsPath);
@@ -40608,7 +40608,7 @@ var io_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _argum
 function io_cp(source_1, dest_1) {
     return io_awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
         const { force, recursive, copySourceDirectory } = readCopyOptions(options);
-        const destStat = (yield exists(dest)) ? yield stat(dest) : null;
+        const destStat = (yield io_util_exists(dest)) ? yield stat(dest) : null;
         // Dest is an existing file, but not forcing
         if (destStat && destStat.isFile() && !force) {
             return;
@@ -40617,7 +40617,7 @@ function io_cp(source_1, dest_1) {
         const newDest = destStat && destStat.isDirectory() && copySourceDirectory
             ? external_path_namespaceObject.join(dest, external_path_namespaceObject.basename(source))
             : dest;
-        if (!(yield exists(source))) {
+        if (!(yield io_util_exists(source))) {
             throw new Error(`no such file or directory: ${source}`);
         }
         const sourceStat = yield stat(source);
@@ -40850,7 +40850,7 @@ function io_copyFile(srcFile, destFile, force) {
             const symlinkFull = yield readlink(srcFile);
             yield symlink(symlinkFull, destFile, IS_WINDOWS ? 'junction' : null);
         }
-        else if (!(yield exists(destFile)) || force) {
+        else if (!(yield io_util_exists(destFile)) || force) {
             yield copyFile(srcFile, destFile);
         }
     });
@@ -41239,7 +41239,7 @@ class ToolRunner extends external_events_.EventEmitter {
                 state.on('debug', (message) => {
                     this._debug(message);
                 });
-                if (this.options.cwd && !(yield exists(this.options.cwd))) {
+                if (this.options.cwd && !(yield io_util_exists(this.options.cwd))) {
                     return reject(new Error(`The cwd: ${this.options.cwd} does not exist!`));
                 }
                 const fileName = this._getSpawnFileName();
@@ -41911,12 +41911,574 @@ function getIDToken(aud) {
 //# sourceMappingURL=core.js.map
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./src/constants.ts
+/** Every input, output and state name, spelled once. */
+var Input;
+(function (Input) {
+    Input["Context"] = "context";
+    Input["File"] = "file";
+    Input["Tags"] = "tags";
+    Input["Labels"] = "labels";
+    Input["BuildArgs"] = "build-args";
+    Input["BuildContexts"] = "build-contexts";
+    Input["Target"] = "target";
+    Input["Platforms"] = "platforms";
+    Input["Push"] = "push";
+    Input["Load"] = "load";
+    Input["Secrets"] = "secrets";
+    Input["NoCache"] = "no-cache";
+    Input["Pull"] = "pull";
+    Input["Driver"] = "driver";
+    Input["Endpoint"] = "endpoint";
+    Input["DriverOpts"] = "driver-opts";
+    Input["BuildkitdConfigInline"] = "buildkitd-config-inline";
+    Input["BuildxVersion"] = "buildx-version";
+    Input["KeepBuilder"] = "keep-builder";
+    Input["CacheMode"] = "cache-mode";
+    Input["CachePath"] = "cache-path";
+    Input["CacheKey"] = "cache-key";
+    Input["CacheSave"] = "cache-save";
+    Input["CacheMaxSize"] = "cache-max-size";
+    Input["CacheCompression"] = "cache-compression";
+    Input["CacheCompressionLevel"] = "cache-compression-level";
+    Input["CacheMounts"] = "cache-mounts";
+    Input["CacheMountsImage"] = "cache-mounts-image";
+    Input["CacheTransport"] = "cache-transport";
+})(Input || (Input = {}));
+var Output;
+(function (Output) {
+    Output["ImageId"] = "imageid";
+    Output["Digest"] = "digest";
+    Output["Metadata"] = "metadata";
+    Output["CacheHit"] = "cache-hit";
+    Output["CacheKey"] = "cache-key";
+    Output["CacheSize"] = "cache-size";
+    Output["CachedSteps"] = "cached-steps";
+    Output["TotalSteps"] = "total-steps";
+    Output["CacheMounts"] = "cache-mounts";
+})(Output || (Output = {}));
+const ACTION_NAME = 'buildx-cache-action';
+/** Written into the cache directory; carries what the next run needs to know about this cache. */
+const constants_CACHE_META_FILE = 'buildx-cache-action.json';
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/cache-keys.ts
+
+
+function sha256(data) {
+    return (0,external_node_crypto_.createHash)('sha256').update(data).digest('hex');
+}
+/**
+ * Entries of one build share this prefix. Target and platforms are part of it because two
+ * matrix jobs building different targets of one Dockerfile would otherwise overwrite each other.
+ */
+function keyPrefix(inputs, runner) {
+    if (inputs.cacheKey)
+        return inputs.cacheKey;
+    // A local Dockerfile is named relative to the workspace, so the prefix does not depend on where the
+    // runner checks out; the context as written, so two contexts sharing one Dockerfile stay apart.
+    const dockerfile = external_node_path_namespaceObject.isAbsolute(inputs.file) ? external_node_path_namespaceObject.relative(runner.workspace, inputs.file) : inputs.file;
+    const identity = [inputs.context, dockerfile, inputs.target, inputs.platforms.join(',')].join('\n');
+    return `buildx-${runner.os}-${runner.arch}-${sha256(identity).slice(0, 12)}`.toLowerCase();
+}
+/** The newest entry under the prefix wins, on this branch first, then the default branch. */
+function restoreKeys(prefix) {
+    return { primary: `${prefix}-`, fallbacks: [`${prefix}-`] };
+}
+/**
+ * Named after what the cache holds, so a build that changed nothing produces the key it restored
+ * and the upload can be skipped. The index names every blob by digest, so it changes whenever
+ * any blob does; the parts (e.g. cache-mount archives) are hashed alongside it.
+ */
+function contentKey(prefix, index, parts = {}) {
+    const partLines = Object.keys(parts)
+        .sort()
+        .map(name => `${name}=${parts[name]}`);
+    return `${prefix}-${sha256(Buffer.concat([index, Buffer.from(partLines.join('\n'))])).slice(0, 20)}`;
+}
+function defaultCachePath(runner, prefix) {
+    return external_node_path_namespaceObject.join(runner.temp, 'buildx-cache-action', sha256(prefix).slice(0, 12));
+}
+function classifyHit(restoredKey, newKey) {
+    if (!restoredKey)
+        return 'miss';
+    return restoredKey === newKey ? 'exact' : 'partial';
+}
+
+;// CONCATENATED MODULE: ./src/cache-mounts.ts
+
+
+/** Go's path.Clean, which BuildKit applies to a mount target to make its default id. */
+function cleanPath(target) {
+    const normal = external_node_path_namespaceObject.posix.normalize(target);
+    return normal.length > 1 ? normal.replace(/\/+$/, '') : normal;
+}
+const MOUNTS_DIR = 'mounts';
+const REQUEST_KEYS = new Set(['id', 'target', 'dst', 'destination', 'type']);
+/** Parses one cache-mounts line; a message saying what is wrong when it cannot be used. */
+function parseCacheMountRequest(text) {
+    if (!text.includes('='))
+        return text.startsWith('/') ? { text, target: cleanPath(text) } : { text, id: text };
+    const request = { text };
+    for (const field of text.split(',')) {
+        const [key, ...rest] = field.split('=');
+        const name = key.trim().toLowerCase();
+        const value = rest.join('=').trim();
+        if (!REQUEST_KEYS.has(name))
+            return `unknown field '${name}'`;
+        if (value === '')
+            return `empty value for '${name}'`;
+        if (name === 'type' && value !== 'cache')
+            return `only type=cache mounts can be carried, not type=${value}`;
+        if (name === 'id')
+            request.id = value;
+        if (name === 'target' || name === 'dst' || name === 'destination')
+            request.target = cleanPath(value);
+    }
+    if (!request.id && !request.target)
+        return 'expected an id, a target, or id=...,target=...';
+    return request;
+}
+/** Every cache mount of every RUN, in order of appearance; line continuations are joined first. */
+function findCacheMounts(dockerfile) {
+    const found = [];
+    for (const instruction of joinContinuations(dockerfile)) {
+        const words = instruction.trim().split(/\s+/);
+        if (words[0].toUpperCase() !== 'RUN')
+            continue;
+        // Flags come before the command; a --mount inside the command is the command's business.
+        for (const word of words.slice(1)) {
+            if (!word.startsWith('--'))
+                break;
+            const mount = word.startsWith('--mount=') ? parseMountFlag(word.slice('--mount='.length).replace(/^"|"$/g, '')) : undefined;
+            if (mount)
+                found.push(mount);
+        }
+    }
+    return found;
+}
+function joinContinuations(dockerfile) {
+    const instructions = [];
+    let current = '';
+    for (const line of dockerfile.split(/\r?\n/)) {
+        if (current === '' && /^\s*#/.test(line))
+            continue;
+        if (/\\\s*$/.test(line)) {
+            current += line.replace(/\\\s*$/, ' ');
+            continue;
+        }
+        instructions.push(current + line);
+        current = '';
+    }
+    if (current !== '')
+        instructions.push(current);
+    return instructions;
+}
+function parseMountFlag(value) {
+    const fields = new Map();
+    for (const field of value.split(',')) {
+        const at = field.indexOf('=');
+        fields.set((at < 0 ? field : field.slice(0, at)).toLowerCase(), at < 0 ? '' : field.slice(at + 1));
+    }
+    if (fields.get('type') !== 'cache')
+        return undefined;
+    const target = fields.get('target') ?? fields.get('dst') ?? fields.get('destination');
+    if (!target)
+        return undefined;
+    // BuildKit's own default: a cache mount without an id is keyed by its cleaned target path.
+    const id = fields.get('id') || cleanPath(target);
+    return { id, target: cleanPath(target), uid: fields.get('uid'), gid: fields.get('gid'), mode: fields.get('mode'), from: fields.get('from') };
+}
+/**
+ * The cache mounts the steps that ran used, read from their progress names
+ * ("[deps 2/3] RUN --mount=type=cache,id=npm,target=/root/.npm npm ci"). A mount no step used
+ * cannot have changed. undefined when a step's mount id is not literal (a variable): then any mount may have.
+ */
+function mountsUsedBySteps(stepsRun) {
+    const used = new Set();
+    for (const step of stepsRun) {
+        for (const mount of findCacheMounts(step.replace(/^\[[^\]]*\]\s*/, ''))) {
+            if (mount.id.includes('$'))
+                return undefined;
+            used.add(mount.id);
+        }
+    }
+    return used;
+}
+/** A request names a mount by its id, or by its target when it gives no id. */
+function matchCacheMounts(requests, mounts) {
+    const result = { plans: [], unused: [], unsupported: [] };
+    for (const request of requests) {
+        const mount = mounts.find(m => (request.id ? m.id === request.id : m.target === request.target));
+        if (!mount)
+            result.unused.push(request);
+        else if (mount.from)
+            result.unsupported.push({ request, reason: `its mount is based on '${mount.from}' (from=), which this action cannot fill from outside the build` });
+        else if (!result.plans.some(plan => plan.id === mount.id))
+            result.plans.push({ id: mount.id, file: mountArchiveName(mount.id), mount });
+    }
+    return result;
+}
+/** Without a Dockerfile to read (a remote context), each request is taken as it is written. */
+function plansWithoutDockerfile(requests) {
+    return requests.map(request => {
+        const id = request.id ?? request.target;
+        return { id, file: mountArchiveName(id), mount: { id, target: request.target ?? `/${id}` } };
+    });
+}
+/** A file name that is safe whatever the id holds, readable where the id allows, and unique by hash. */
+function mountArchiveName(id) {
+    const readable = id.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 40);
+    return `${readable || 'mount'}-${sha256(id).slice(0, 8)}.tar`;
+}
+/** The --mount flag that reaches the same BuildKit cache as the user's RUN step, mounted at `at`. */
+function sameCacheMountFlag(mount, at) {
+    const fields = ['type=cache', `id=${mount.id}`, `target=${at}`, 'sharing=locked'];
+    // uid, gid and mode shape the mount's base directory, which is part of the cache's identity.
+    if (mount.uid !== undefined)
+        fields.push(`uid=${mount.uid}`);
+    if (mount.gid !== undefined)
+        fields.push(`gid=${mount.gid}`);
+    if (mount.mode !== undefined)
+        fields.push(`mode=${mount.mode}`);
+    return `--mount=${fields.join(',')}`;
+}
+const SAVED_MOUNTS_CONTEXT = 'buildx-cache-action-mounts';
+/** Changes every run, so the generated RUN steps are never answered from the layer cache. */
+const RUN_NONCE_ARG = 'BUILDX_CACHE_ACTION_RUN';
+/** One build that unpacks every saved archive into its cache mount before the user's build. */
+function injectDockerfile(image, plans) {
+    const steps = plans.map((plan, i) => {
+        const at = `/buildx-cache-action/mount-${i}`;
+        return [
+            `RUN ${sameCacheMountFlag(plan.mount, at)} \\`,
+            `    --mount=type=bind,from=${SAVED_MOUNTS_CONTEXT},target=/buildx-cache-action/saved \\`,
+            `    echo "$${RUN_NONCE_ARG}" > /dev/null && tar -xf /buildx-cache-action/saved/${plan.file} -C ${at}`
+        ].join('\n');
+    });
+    return [`FROM ${image}`, `ARG ${RUN_NONCE_ARG}`, ...steps].join('\n') + '\n';
+}
+/** A build whose tar output is the contents of one cache mount, owners and modes included. */
+function extractDockerfile(image, plan) {
+    const at = '/buildx-cache-action/mount';
+    return [
+        `FROM ${image} AS copy`,
+        `ARG ${RUN_NONCE_ARG}`,
+        `RUN ${sameCacheMountFlag(plan.mount, at)} \\`,
+        `    echo "$${RUN_NONCE_ARG}" > /dev/null && mkdir -p /buildx-cache-action/out && cp -a ${at}/. /buildx-cache-action/out/`,
+        'FROM scratch',
+        'COPY --from=copy /buildx-cache-action/out/ /'
+    ].join('\n') + '\n';
+}
+function injectBuildArgs(plan, savedDir) {
+    return [...mountBuildCommon(plan), '--build-context', `${SAVED_MOUNTS_CONTEXT}=${savedDir}`, '--output', 'type=cacheonly', plan.contextDir];
+}
+function extractBuildArgs(plan, archive) {
+    return [...mountBuildCommon(plan), '--output', `type=tar,dest=${archive}`, plan.contextDir];
+}
+function mountBuildCommon(plan) {
+    const args = ['buildx', 'build', '--builder', plan.builder, '--progress=plain', '--provenance=false', '--build-arg', `${RUN_NONCE_ARG}=${plan.nonce}`];
+    if (plan.namespaceArg)
+        args.push('--build-arg', plan.namespaceArg);
+    for (const context of plan.imageContexts)
+        args.push('--build-context', context);
+    return args;
+}
+/** The user's build contexts whose name is the helper image, e.g. `busybox:1.36=oci-layout://...`. */
+function contextsForImage(buildContexts, image) {
+    return buildContexts.filter(context => context.slice(0, context.indexOf('=')) === image);
+}
+function cacheNamespaceArg(buildArgs) {
+    return buildArgs.find(arg => arg.startsWith('BUILDKIT_CACHE_MOUNT_NS='));
+}
+
+;// CONCATENATED MODULE: ./src/input-lists.ts
+/**
+ * Splits a list input the way the docker actions do: one item per line, and commas also separate
+ * items unless the input's values may contain commas themselves (build-args, labels, secrets).
+ * Blank lines and lines starting with '#' are dropped.
+ */
+function parseList(text, { commas }) {
+    const lines = text.split(/\r?\n/);
+    const items = commas ? lines.flatMap(line => line.split(',')) : lines;
+    return items.map(item => item.trim()).filter(item => item !== '' && !item.startsWith('#'));
+}
+/** Splits "NAME=value" at the first '='; undefined when there is no '='. */
+function splitAssignment(item) {
+    const at = item.indexOf('=');
+    if (at < 0)
+        return undefined;
+    return { name: item.slice(0, at).trim(), value: item.slice(at + 1) };
+}
+
+;// CONCATENATED MODULE: ./src/units.ts
+const UNITS = {
+    '': 1,
+    B: 1,
+    K: 1024,
+    KB: 1024,
+    KIB: 1024,
+    M: 1024 ** 2,
+    MB: 1024 ** 2,
+    MIB: 1024 ** 2,
+    G: 1024 ** 3,
+    GB: 1024 ** 3,
+    GIB: 1024 ** 3,
+    T: 1024 ** 4,
+    TB: 1024 ** 4,
+    TIB: 1024 ** 4
+};
+/** Parses "4GB", "512 MiB", "1.5g" or a plain byte count; binary multiples, like docker's own flags. */
+function parseSize(text) {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
+    if (!match)
+        return undefined;
+    const multiple = UNITS[match[2].toUpperCase()];
+    if (multiple === undefined)
+        return undefined;
+    return Math.round(parseFloat(match[1]) * multiple);
+}
+function units_formatBytes(bytes) {
+    if (bytes < 1024)
+        return `${bytes} B`;
+    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+    let value = bytes / 1024;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+function formatSeconds(ms) {
+    return `${(ms / 1000).toFixed(1)} s`;
+}
+
+;// CONCATENATED MODULE: ./src/inputs.ts
+
+
+
+
+
+
+class InputError extends Error {
+    constructor(input, value, accepted) {
+        super(`Input '${input}' has an invalid value '${value}': ${accepted}`);
+        this.name = 'InputError';
+    }
+}
+const DEFAULT_CACHE_MOUNTS_IMAGE = 'busybox:1.36';
+const CACHE_MODES = ['max', 'min', 'off'];
+const COMPRESSIONS = ['gzip', 'zstd', 'uncompressed'];
+/** Level 1 writes gzip about twice as fast as BuildKit's default (6); cache layers are read far more often than their size matters. */
+const DEFAULT_GZIP_LEVEL = 1;
+const MAX_LEVEL = { gzip: 9, zstd: 22, uncompressed: 0 };
+const DRIVERS = ['docker-container', 'remote'];
+const TRANSPORTS = ['auto', 'registry', 'local'];
+const ARG_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+const SECRET_ID = /^[A-Za-z0-9_.-]+$/;
+/** Reads and validates every input once; throws an InputError naming the first bad one. */
+function parseInputs(read, workspace) {
+    const bool = (name, fallback) => parseBoolean(name, read(name), fallback);
+    const list = (name, commas) => parseList(read(name), { commas });
+    const context = read(Input.Context).trim() || '.';
+    const inputs = {
+        context,
+        file: resolveDockerfile(context, read(Input.File).trim(), workspace),
+        tags: list(Input.Tags, true),
+        labels: list(Input.Labels, false),
+        buildArgs: validateBuildArgs(list(Input.BuildArgs, false)),
+        buildContexts: validateBuildContexts(list(Input.BuildContexts, false)),
+        target: read(Input.Target).trim(),
+        platforms: list(Input.Platforms, true),
+        push: bool(Input.Push, false),
+        load: bool(Input.Load, false),
+        secrets: parseSecrets(list(Input.Secrets, false)),
+        noCache: bool(Input.NoCache, false),
+        pull: bool(Input.Pull, false),
+        driver: oneOf(Input.Driver, read(Input.Driver).trim().toLowerCase() || 'docker-container', DRIVERS),
+        endpoint: read(Input.Endpoint).trim(),
+        driverOpts: list(Input.DriverOpts, false),
+        buildkitdConfigInline: read(Input.BuildkitdConfigInline),
+        buildxVersion: parseBuildxVersion(read(Input.BuildxVersion).trim()),
+        keepBuilder: bool(Input.KeepBuilder, false),
+        cacheMode: oneOf(Input.CacheMode, read(Input.CacheMode).trim().toLowerCase() || 'max', CACHE_MODES),
+        cachePath: read(Input.CachePath).trim(),
+        cacheKey: parseCacheKey(read(Input.CacheKey).trim()),
+        cacheSave: bool(Input.CacheSave, true),
+        cacheMaxSize: parseMaxSize(read(Input.CacheMaxSize).trim()),
+        ...parseCompression(read(Input.CacheCompression).trim().toLowerCase() || 'gzip', read(Input.CacheCompressionLevel).trim()),
+        cacheMounts: parseCacheMounts(list(Input.CacheMounts, false)),
+        cacheMountsImage: parseImage(Input.CacheMountsImage, read(Input.CacheMountsImage).trim() || DEFAULT_CACHE_MOUNTS_IMAGE),
+        cacheTransport: 'local'
+    };
+    inputs.cacheTransport = resolveTransport(oneOf(Input.CacheTransport, read(Input.CacheTransport).trim().toLowerCase() || 'auto', TRANSPORTS), inputs);
+    checkCombinations(inputs);
+    return inputs;
+}
+function parseBoolean(name, value, fallback) {
+    const text = value.trim();
+    if (text === '')
+        return fallback;
+    if (/^true$/i.test(text))
+        return true;
+    if (/^false$/i.test(text))
+        return false;
+    throw new InputError(name, text, "expected 'true' or 'false'");
+}
+function oneOf(name, value, accepted) {
+    if (accepted.includes(value))
+        return value;
+    throw new InputError(name, value, `expected one of ${accepted.map(a => `'${a}'`).join(', ')}`);
+}
+function isRemoteContext(context) {
+    return /^(https?:\/\/|git@|git:\/\/|ssh:\/\/)/.test(context) || context.endsWith('.git');
+}
+function resolveDockerfile(context, file, workspace) {
+    if (isRemoteContext(context))
+        return file;
+    const contextDir = external_node_path_namespaceObject.resolve(workspace, context);
+    if (!inputs_isDirectory(contextDir)) {
+        throw new InputError(Input.Context, context, `no such directory (looked at ${contextDir})`);
+    }
+    const dockerfile = file ? external_node_path_namespaceObject.resolve(workspace, file) : external_node_path_namespaceObject.join(contextDir, 'Dockerfile');
+    if (!isFile(dockerfile)) {
+        throw new InputError(Input.File, file || '(default)', `no Dockerfile at ${dockerfile}`);
+    }
+    return dockerfile;
+}
+function inputs_isDirectory(target) {
+    return external_node_fs_namespaceObject.statSync(target, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
+function isFile(target) {
+    return external_node_fs_namespaceObject.statSync(target, { throwIfNoEntry: false })?.isFile() ?? false;
+}
+function validateBuildArgs(items) {
+    for (const item of items) {
+        const assignment = splitAssignment(item);
+        if (!assignment || !ARG_NAME.test(assignment.name)) {
+            throw new InputError(Input.BuildArgs, item, 'expected NAME=value, one per line');
+        }
+    }
+    return items;
+}
+function validateBuildContexts(items) {
+    for (const item of items) {
+        const assignment = splitAssignment(item);
+        if (!assignment || assignment.name === '' || assignment.value.trim() === '') {
+            throw new InputError(Input.BuildContexts, item, 'expected name=source (a path, docker-image://, oci-layout:// or URL), one per line');
+        }
+    }
+    return items;
+}
+function parseSecrets(items) {
+    return items.map(item => {
+        const assignment = splitAssignment(item);
+        if (!assignment || !SECRET_ID.test(assignment.name)) {
+            // The value may be a credential: name only the part before '='.
+            const shown = assignment ? `${assignment.name}=***` : '***';
+            throw new InputError(Input.Secrets, shown, 'expected id=value, one per line, id made of letters, digits, _ . -');
+        }
+        return { id: assignment.name, value: assignment.value };
+    });
+}
+function parseBuildxVersion(value) {
+    if (value === '' || value === 'latest' || /^v?\d+\.\d+\.\d+(-[\w.]+)?$/.test(value))
+        return value.replace(/^v/, '');
+    throw new InputError(Input.BuildxVersion, value, "expected empty (use the runner's buildx), 'latest' or a version like 0.13.1");
+}
+function parseCacheKey(value) {
+    if (value === '' || /^[^\s,]+$/.test(value))
+        return value;
+    throw new InputError(Input.CacheKey, value, 'expected a key prefix without spaces or commas');
+}
+function parseMaxSize(value) {
+    if (value === '')
+        return undefined;
+    const bytes = parseSize(value);
+    if (bytes === undefined || bytes <= 0) {
+        throw new InputError(Input.CacheMaxSize, value, "expected a size such as '4GB', '512MB' or a byte count");
+    }
+    return bytes;
+}
+function parseCompression(compressionText, levelText) {
+    const cacheCompression = oneOf(Input.CacheCompression, compressionText, COMPRESSIONS);
+    if (levelText === '')
+        return { cacheCompression, cacheCompressionLevel: cacheCompression === 'gzip' ? DEFAULT_GZIP_LEVEL : undefined };
+    const max = MAX_LEVEL[cacheCompression];
+    const level = /^\d+$/.test(levelText) ? Number(levelText) : NaN;
+    if (max === 0)
+        throw new InputError(Input.CacheCompressionLevel, levelText, "uncompressed has no level; leave it empty");
+    if (!(level >= 0 && level <= max))
+        throw new InputError(Input.CacheCompressionLevel, levelText, `expected a whole number from 0 to ${max} for ${cacheCompression}`);
+    return { cacheCompression, cacheCompressionLevel: level };
+}
+function parseCacheMounts(items) {
+    const requests = [];
+    for (const item of items) {
+        const request = parseCacheMountRequest(item);
+        if (typeof request === 'string') {
+            throw new InputError(Input.CacheMounts, item, `${request}; expected one mount per line: an id, a target path, or id=...,target=...`);
+        }
+        const name = request.id ?? request.target;
+        if (requests.some(other => (other.id ?? other.target) === name))
+            throw new InputError(Input.CacheMounts, item, 'each mount may be listed once');
+        requests.push(request);
+    }
+    return requests;
+}
+function parseImage(name, value) {
+    if (/^[a-z0-9][\w.\-/:@]*$/i.test(value))
+        return value;
+    throw new InputError(name, value, 'expected an image reference such as busybox:1.36');
+}
+/** The network the docker-container builder asks for in driver-opts; undefined when it leaves it to the action. */
+function builderNetwork(inputs) {
+    return inputs.driverOpts.map(opt => splitAssignment(opt)).find(pair => pair?.name.trim() === 'network')?.value.trim();
+}
+/**
+ * auto picks the registry when the action creates a docker-container builder on the host network
+ * (it asks for network=host unless driver-opts say otherwise); a remote buildkitd may not share
+ * the runner's loopback, so it gets the registry only when asked for it.
+ */
+function resolveTransport(requested, inputs) {
+    const network = builderNetwork(inputs);
+    const onHostNetwork = inputs.driver === 'docker-container' && (network === undefined || network === 'host');
+    if (requested === 'registry' && inputs.driver === 'docker-container' && !onHostNetwork) {
+        throw new InputError(Input.CacheTransport, requested, `the registry transport needs the builder on the host network, but driver-opts set network=${network}; drop that option or use 'local'`);
+    }
+    if (requested === 'auto')
+        return onHostNetwork ? 'registry' : 'local';
+    return requested;
+}
+function checkCombinations(inputs) {
+    if (inputs.cacheMounts.length > 0 && inputs.cacheMode === 'off') {
+        throw new InputError(Input.CacheMounts, inputs.cacheMounts.map(m => m.text).join(', '), "cache mounts travel inside the cache, so they need cache-mode 'max' or 'min', not 'off'");
+    }
+    if (inputs.driver === 'remote' && inputs.endpoint === '') {
+        throw new InputError(Input.Endpoint, '', "driver 'remote' needs an endpoint such as tcp://buildkitd:1234");
+    }
+    if (inputs.driver !== 'remote' && inputs.endpoint !== '') {
+        throw new InputError(Input.Endpoint, inputs.endpoint, "an endpoint is only used with driver 'remote'");
+    }
+    if (inputs.load && inputs.platforms.length > 1) {
+        throw new InputError(Input.Platforms, inputs.platforms.join(','), "'load' can import one platform only into the Docker engine; build one platform or drop 'load'");
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/buildx-args.ts
+
 const SECRET_ENV_PREFIX = 'BUILDX_CACHE_ACTION_SECRET_';
 function builderCreateArgs(inputs, name, configFile) {
     const args = ['buildx', 'create', '--name', name, '--driver', inputs.driver];
     for (const opt of inputs.driverOpts)
         args.push('--driver-opt', opt);
+    // The cache registry listens on the runner's loopback; only the host network reaches it.
+    if (inputs.driver === 'docker-container' && inputs.cacheTransport === 'registry' && builderNetwork(inputs) === undefined)
+        args.push('--driver-opt', 'network=host');
     if (configFile)
         args.push('--config', configFile);
     if (inputs.driver === 'remote')
@@ -41999,10 +42561,13 @@ function secretEnv(inputs) {
 }
 function cacheArgs(inputs, plan, { ignoreError = true } = {}) {
     const args = [];
-    if (plan.cacheFrom && !inputs.noCache)
-        args.push('--cache-from', `type=local,src=${plan.cacheFrom}`);
-    if (plan.cacheTo)
-        args.push('--cache-to', cacheToValue(inputs, plan.cacheTo, plan.exportMode, ignoreError));
+    const source = plan.registry ? plan.registry.importRef && `type=registry,ref=${plan.registry.importRef}` : `type=local,src=${plan.cacheFrom}`;
+    if (plan.cacheFrom && source && !inputs.noCache)
+        args.push('--cache-from', source);
+    if (plan.cacheTo) {
+        const destination = plan.registry ? `type=registry,ref=${plan.registry.exportRef},oci-mediatypes=true` : `type=local,dest=${plan.cacheTo}`;
+        args.push('--cache-to', `${destination},${exportOptions(inputs, plan.exportMode, ignoreError)}`);
+    }
     return args;
 }
 /**
@@ -42010,9 +42575,9 @@ function cacheArgs(inputs, plan, { ignoreError = true } = {}) {
  * incomplete and keeps the previous cache. The compression applies to layers only the cache holds: layers of
  * an image being pushed or loaded are compressed by the image exporter first, and reused as they are.
  */
-function cacheToValue(inputs, dest, mode, ignoreError) {
+function exportOptions(inputs, mode, ignoreError) {
     const level = inputs.cacheCompressionLevel !== undefined ? `,compression-level=${inputs.cacheCompressionLevel}` : '';
-    return `type=local,dest=${dest},mode=${mode},compression=${inputs.cacheCompression}${level}${ignoreError ? ',ignore-error=true' : ''}`;
+    return `mode=${mode},compression=${inputs.cacheCompression}${level}${ignoreError ? ',ignore-error=true' : ''}`;
 }
 function outputArgs(inputs) {
     const args = [];
@@ -42053,6 +42618,8 @@ function definedEnv() {
 ;// CONCATENATED MODULE: ./src/progress.ts
 const VERTEX_LINE = /^#(\d+) (.*)$/;
 const STEP_NAME = /^\[[^\]]*\d+\/\d+\]\s+(\S+)/;
+const LAYER_TRANSFER = /^(extracting )?sha256:[0-9a-f]{64}( |$)/;
+const COMMAND_OUTPUT = /^\d+\.\d+ /;
 class ProgressTally {
     vertices = new Map();
     buffered = '';
@@ -42071,11 +42638,15 @@ class ProgressTally {
         const rest = match[2];
         const vertex = this.vertices.get(id);
         if (!vertex) {
-            this.vertices.set(id, { name: rest, cached: false });
+            this.vertices.set(id, { name: rest, cached: false, fetched: false, output: false });
             return;
         }
         if (rest === 'CACHED')
             vertex.cached = true;
+        if (LAYER_TRANSFER.test(rest))
+            vertex.fetched = true;
+        if (COMMAND_OUTPUT.test(rest))
+            vertex.output = true;
         const done = /^DONE (\d+(?:\.\d+)?)s$/.exec(rest);
         if (done)
             vertex.ms = Math.round(parseFloat(done[1]) * 1000);
@@ -42087,14 +42658,23 @@ class ProgressTally {
         const vertices = [...this.vertices.values()];
         const steps = vertices.filter(isCacheableStep);
         return {
-            cachedSteps: steps.filter(step => step.cached).length,
+            cachedSteps: steps.filter(isFromCache).length,
             totalSteps: steps.length,
-            stepsRun: steps.filter(step => !step.cached).map(step => step.name),
+            stepsRun: steps.filter(step => !isFromCache(step)).map(step => step.name),
             cacheImportMs: sumMs(vertices.filter(v => v.name.startsWith('importing cache'))),
             cacheExportMs: sumMs(vertices.filter(v => v.name.startsWith('exporting cache'))),
             errors: vertices.filter(v => v.error).map(v => `${v.name}: ${v.error}`)
         };
     }
+}
+/**
+ * A result BuildKit took from a registry cache without its layers says CACHED; when a later step
+ * needs those layers, BuildKit fetches them under the vertex that made them, and the plain
+ * printer then shows that vertex's downloads and DONE instead of CACHED. A step that runs never
+ * downloads its own result, so downloads without command output mean "from the cache".
+ */
+function isFromCache(vertex) {
+    return vertex.cached || (vertex.fetched && !vertex.output && vertex.error === undefined);
 }
 /** Dockerfile steps that BuildKit can take from cache; FROM only resolves a base. */
 function isCacheableStep(vertex) {
@@ -43068,9 +43648,123 @@ function pluginFileName() {
     return process.platform === 'win32' ? 'docker-buildx.exe' : 'docker-buildx';
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/file-entries.ts
+
+
+
+
+/**
+ * Large files of the cache (layer blobs, cache-mount archives) travel as cache entries of their
+ * own, keyed by content: a file the service already holds is never uploaded again, so a build
+ * that changed one layer uploads that layer, not the whole cache. The main entry carries the
+ * small files and a list of the large ones.
+ */
+const SEPARATE_FILE_MIN_BYTES = (/* unused pure expression or super */ null && (1024 * 1024));
+const FILE_LIST = 'buildx-cache-action-files.json';
+/**
+ * Layer blobs of a restored cache left in the cache service until BuildKit asks for one (registry
+ * transport): a build that takes a step from the cache without needing its layer never downloads it.
+ */
+const REMOTE_LIST = 'buildx-cache-action-remote.json';
+function file_entries_fileEntryKey(file) {
+    return `buildx-cache-file-${file.sha256}`;
+}
+/** Where a large file waits while the main entry is saved or restored: beside the cache directory, never inside it. */
+function stagingDir(dir) {
+    return `${dir}-files`;
+}
+/** The path a file entry is saved from and restored to; part of the entry's version, so it must not vary. */
+function file_entries_stagedPath(dir, file) {
+    return external_node_path_namespaceObject.join(stagingDir(dir), file.sha256);
+}
+/** Files large enough to travel alone. Blobs are named by their sha256 already; anything else is hashed. */
+async function file_entries_listSeparateFiles(dir, minBytes = SEPARATE_FILE_MIN_BYTES) {
+    const entries = await fs.readdir(dir, { withFileTypes: true, recursive: true });
+    const files = [];
+    for (const entry of entries) {
+        if (!entry.isFile())
+            continue;
+        const full = path.join(entry.parentPath, entry.name);
+        const { size } = await fs.stat(full);
+        if (size < minBytes)
+            continue;
+        const relative = path.relative(dir, full).split(path.sep).join('/');
+        const sha256 = /^blobs\/sha256\/[0-9a-f]{64}$/.test(relative) ? entry.name : await fileSha256(full);
+        files.push({ path: relative, sha256, bytes: size });
+    }
+    return files.sort((a, b) => a.path.localeCompare(b.path));
+}
+/** Moves the large files out, so the main entry holds only the small ones and the list (which also names files never downloaded). */
+async function file_entries_stageFiles(dir, files, listed = files) {
+    await fs.rm(stagingDir(dir), { recursive: true, force: true });
+    await fs.mkdir(stagingDir(dir), { recursive: true });
+    for (const file of files)
+        await fs.rename(path.join(dir, file.path), file_entries_stagedPath(dir, file));
+    await fs.writeFile(path.join(dir, FILE_LIST), JSON.stringify(listed, null, 1));
+}
+/** Puts staged files back where they belong; those not staged (not restored) are skipped. */
+async function file_entries_unstageFiles(dir, files) {
+    for (const file of files) {
+        const target = external_node_path_namespaceObject.join(dir, file.path);
+        await promises_namespaceObject.mkdir(external_node_path_namespaceObject.dirname(target), { recursive: true });
+        await promises_namespaceObject.rename(file_entries_stagedPath(dir, file), target).catch(error => {
+            if (error.code !== 'ENOENT')
+                throw error;
+        });
+    }
+    await promises_namespaceObject.rm(external_node_path_namespaceObject.join(dir, FILE_LIST), { force: true });
+    await promises_namespaceObject.rm(stagingDir(dir), { recursive: true, force: true });
+}
+/** The list a restored main entry carries; empty for a cache saved in one piece. */
+async function readFileList(dir) {
+    return readList(external_node_path_namespaceObject.join(dir, FILE_LIST));
+}
+/** Files of this cache directory that are in the cache service but not on disk. */
+async function file_entries_readRemoteList(dir) {
+    return readList(external_node_path_namespaceObject.join(dir, REMOTE_LIST));
+}
+async function writeRemoteList(dir, files) {
+    const file = external_node_path_namespaceObject.join(dir, REMOTE_LIST);
+    if (files.length === 0)
+        await promises_namespaceObject.rm(file, { force: true });
+    else
+        await promises_namespaceObject.writeFile(file, JSON.stringify(files, null, 1));
+}
+async function readList(file) {
+    const text = await promises_namespaceObject.readFile(file, 'utf8').catch(() => undefined);
+    if (text === undefined)
+        return [];
+    const files = JSON.parse(text);
+    for (const entry of files) {
+        // The list comes from the cache service: a path that leaves the directory is not followed.
+        if (!/^[0-9a-f]{64}$/.test(entry.sha256) || entry.path.startsWith('/') || entry.path.split('/').includes('..')) {
+            throw new Error(`the restored file list names an invalid file: ${JSON.stringify(entry)}`);
+        }
+    }
+    return files;
+}
+/** Runs `task` over `items`, at most `limit` at a time, in order of the items. */
+async function file_entries_mapLimit(items, limit, task) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const i = next++;
+            results[i] = await task(items[i]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+async function fileSha256(file) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(file))
+        hash.update(chunk);
+    return hash.digest('hex');
+}
+
 ;// CONCATENATED MODULE: ./src/local-cache.ts
+
 
 
 function blobPath(dir, digest) {
@@ -43080,6 +43774,7 @@ function blobPath(dir, digest) {
 /**
  * Follows index.json through every manifest to every blob and checks each is present with the
  * size its descriptor claims: an export cut short or a damaged restore fails here, not in BuildKit.
+ * A layer left in the cache service (REMOTE_LIST) counts as present when its listed size matches.
  */
 async function checkLocalCache(dir) {
     let index;
@@ -43091,24 +43786,30 @@ async function checkLocalCache(dir) {
     }
     try {
         const seen = new Set();
+        const remote = remoteSizes(await file_entries_readRemoteList(dir));
         const root = JSON.parse(index.toString());
         if (!root.manifests || root.manifests.length === 0)
             return { ok: false, reason: 'index.json lists no manifests' };
         let bytes = index.length;
         for (const descriptor of root.manifests)
-            bytes += await checkDescriptor(dir, descriptor, seen);
+            bytes += await checkDescriptor(dir, descriptor, seen, remote);
         return { ok: true, index, bytes, digests: seen };
     }
     catch (error) {
         return { ok: false, reason: error.message };
     }
 }
-async function checkDescriptor(dir, descriptor, seen) {
+function remoteSizes(files) {
+    return new Map(files.map(file => [`sha256:${file.sha256}`, file.bytes]));
+}
+async function checkDescriptor(dir, descriptor, seen, remote) {
     if (seen.has(descriptor.digest))
         return 0;
     seen.add(descriptor.digest);
     const file = blobPath(dir, descriptor.digest);
     const stat = await promises_namespaceObject.stat(file).catch(() => undefined);
+    if (!stat && remote.get(descriptor.digest) === descriptor.size && !isManifest(descriptor.mediaType))
+        return descriptor.size;
     if (!stat)
         throw new Error(`blob ${descriptor.digest} is missing`);
     if (stat.size !== descriptor.size) {
@@ -43119,7 +43820,7 @@ async function checkDescriptor(dir, descriptor, seen) {
         const manifest = JSON.parse(await promises_namespaceObject.readFile(file, 'utf8'));
         const children = [...(manifest.manifests ?? []), ...(manifest.layers ?? []), ...(manifest.config ? [manifest.config] : [])];
         for (const child of children)
-            bytes += await checkDescriptor(dir, child, seen);
+            bytes += await checkDescriptor(dir, child, seen, remote);
     }
     return bytes;
 }
@@ -43135,6 +43836,50 @@ async function directorySize(dir) {
             total += (await promises_namespaceObject.stat(external_node_path_namespaceObject.join(entry.parentPath, entry.name))).size;
     }
     return total;
+}
+/** Bytes of the cache: its files, and its layers left in the cache service. */
+async function cacheSize(dir) {
+    const onDisk = await directorySize(dir);
+    let remote = 0;
+    for (const file of await file_entries_readRemoteList(dir)) {
+        if (!(await local_cache_exists(external_node_path_namespaceObject.join(dir, file.path))))
+            remote += file.bytes;
+    }
+    return onDisk + remote;
+}
+/**
+ * Digests of the layer blobs the cache's manifests name: the files that can stay in the cache
+ * service until BuildKit needs one. Manifests and cache configs are always read, so never listed.
+ */
+async function layerDigests(dir) {
+    const layers = new Set();
+    const index = await local_cache_readJson(external_node_path_namespaceObject.join(dir, 'index.json'));
+    for (const descriptor of index?.manifests ?? []) {
+        const manifest = await local_cache_readJson(blobPath(dir, descriptor.digest));
+        for (const child of [...(manifest?.manifests ?? []), ...(manifest?.layers ?? [])]) {
+            if (/layer/.test(child.mediaType ?? ''))
+                layers.add(child.digest);
+        }
+    }
+    return layers;
+}
+async function local_cache_readJson(file) {
+    const text = await promises_namespaceObject.readFile(file, 'utf8').catch(() => undefined);
+    return text === undefined ? undefined : JSON.parse(text);
+}
+/** The export starts out knowing the restored layers still in the cache service, as BuildKit is told they exist. */
+async function carryRemoteList(fromDir, toDir) {
+    await promises_namespaceObject.mkdir(toDir, { recursive: true });
+    await writeRemoteList(toDir, await file_entries_readRemoteList(fromDir));
+}
+/** Keeps, of the layers the export was told exist, those its index names and that are not on disk. */
+async function pruneRemoteList(dir, referenced) {
+    const kept = [];
+    for (const file of await file_entries_readRemoteList(dir)) {
+        if (referenced.has(`sha256:${file.sha256}`) && !(await local_cache_exists(external_node_path_namespaceObject.join(dir, file.path))))
+            kept.push(file);
+    }
+    await writeRemoteList(dir, kept);
 }
 /** Every blob file of a cache directory, named by its digest (`sha256:<hex>`, from its path). */
 async function blobFiles(dir) {
@@ -43188,6 +43933,7 @@ async function local_cache_exists(target) {
 
 
 
+
 const CACHE_CONFIG_TYPE = 'application/vnd.buildkit.cacheconfig.v0';
 /**
  * An export made by the second, export-only pass names every step's cache key, but leaves out the
@@ -43201,7 +43947,8 @@ async function fillMissingResults(restoredDir, exportDir) {
     if (!old || !fresh)
         return 0;
     const oldRecords = new Map(old.config.records.map(record => [record.digest, record]));
-    const copier = new LayerCopier(old, fresh);
+    const remote = new Set((await file_entries_readRemoteList(exportDir)).map(file => `sha256:${file.sha256}`));
+    const copier = new LayerCopier(old, fresh, remote);
     let filled = 0;
     for (const record of fresh.config.records) {
         if ((record.layers && record.layers.length > 0) || (record.chains && record.chains.length > 0))
@@ -43222,11 +43969,15 @@ async function fillMissingResults(restoredDir, exportDir) {
 class LayerCopier {
     from;
     to;
+    remote;
     known = new Map();
     blobs = new Set();
-    constructor(from, to) {
+    constructor(from, to, 
+    /** Layers the export lists as still in the cache service. */
+    remote) {
         this.from = from;
         this.to = to;
+        this.remote = remote;
         to.config.layers.forEach((layer, i) => this.known.set(chainKey(layer.blob, layer.parent), i));
     }
     copy(oldIndex) {
@@ -43257,10 +44008,14 @@ class LayerCopier {
                 this.to.manifest.manifests.push(descriptor);
             }
             const target = blobPath(this.to.dir, digest);
+            const source = blobPath(this.from.dir, digest);
             if (await local_cache_exists(target))
                 continue;
+            // A layer still in the cache service stays there: the export already lists it (carryRemoteList).
+            if (!(await local_cache_exists(source)) && this.remote.has(digest))
+                continue;
             await promises_namespaceObject.mkdir(external_node_path_namespaceObject.dirname(target), { recursive: true });
-            await promises_namespaceObject.link(blobPath(this.from.dir, digest), target).catch(() => promises_namespaceObject.copyFile(blobPath(this.from.dir, digest), target));
+            await promises_namespaceObject.link(source, target).catch(() => promises_namespaceObject.copyFile(source, target));
         }
     }
 }
@@ -43302,55 +44057,6 @@ async function writeBlob(dir, text) {
     return { digest, size: data.length };
 }
 
-;// CONCATENATED MODULE: ./src/constants.ts
-/** Every input, output and state name, spelled once. */
-var Input;
-(function (Input) {
-    Input["Context"] = "context";
-    Input["File"] = "file";
-    Input["Tags"] = "tags";
-    Input["Labels"] = "labels";
-    Input["BuildArgs"] = "build-args";
-    Input["BuildContexts"] = "build-contexts";
-    Input["Target"] = "target";
-    Input["Platforms"] = "platforms";
-    Input["Push"] = "push";
-    Input["Load"] = "load";
-    Input["Secrets"] = "secrets";
-    Input["NoCache"] = "no-cache";
-    Input["Pull"] = "pull";
-    Input["Driver"] = "driver";
-    Input["Endpoint"] = "endpoint";
-    Input["DriverOpts"] = "driver-opts";
-    Input["BuildkitdConfigInline"] = "buildkitd-config-inline";
-    Input["BuildxVersion"] = "buildx-version";
-    Input["KeepBuilder"] = "keep-builder";
-    Input["CacheMode"] = "cache-mode";
-    Input["CachePath"] = "cache-path";
-    Input["CacheKey"] = "cache-key";
-    Input["CacheSave"] = "cache-save";
-    Input["CacheMaxSize"] = "cache-max-size";
-    Input["CacheCompression"] = "cache-compression";
-    Input["CacheCompressionLevel"] = "cache-compression-level";
-    Input["CacheMounts"] = "cache-mounts";
-    Input["CacheMountsImage"] = "cache-mounts-image";
-})(Input || (Input = {}));
-var Output;
-(function (Output) {
-    Output["ImageId"] = "imageid";
-    Output["Digest"] = "digest";
-    Output["Metadata"] = "metadata";
-    Output["CacheHit"] = "cache-hit";
-    Output["CacheKey"] = "cache-key";
-    Output["CacheSize"] = "cache-size";
-    Output["CachedSteps"] = "cached-steps";
-    Output["TotalSteps"] = "total-steps";
-    Output["CacheMounts"] = "cache-mounts";
-})(Output || (Output = {}));
-const ACTION_NAME = 'buildx-cache-action';
-/** Written into the cache directory; carries what the next run needs to know about this cache. */
-const constants_CACHE_META_FILE = 'buildx-cache-action.json';
-
 ;// CONCATENATED MODULE: ./src/cache-meta.ts
 
 
@@ -43383,49 +44089,6 @@ function nextCacheMeta(key, mode, bytes, previous, now) {
         maxModeBytes: mode === 'max' ? bytes : previous?.maxModeBytes,
         savedAt: now.toISOString()
     };
-}
-
-;// CONCATENATED MODULE: ./src/cache-keys.ts
-
-
-function sha256(data) {
-    return (0,external_node_crypto_.createHash)('sha256').update(data).digest('hex');
-}
-/**
- * Entries of one build share this prefix. Target and platforms are part of it because two
- * matrix jobs building different targets of one Dockerfile would otherwise overwrite each other.
- */
-function keyPrefix(inputs, runner) {
-    if (inputs.cacheKey)
-        return inputs.cacheKey;
-    // A local Dockerfile is named relative to the workspace, so the prefix does not depend on where the
-    // runner checks out; the context as written, so two contexts sharing one Dockerfile stay apart.
-    const dockerfile = external_node_path_namespaceObject.isAbsolute(inputs.file) ? external_node_path_namespaceObject.relative(runner.workspace, inputs.file) : inputs.file;
-    const identity = [inputs.context, dockerfile, inputs.target, inputs.platforms.join(',')].join('\n');
-    return `buildx-${runner.os}-${runner.arch}-${sha256(identity).slice(0, 12)}`.toLowerCase();
-}
-/** The newest entry under the prefix wins, on this branch first, then the default branch. */
-function restoreKeys(prefix) {
-    return { primary: `${prefix}-`, fallbacks: [`${prefix}-`] };
-}
-/**
- * Named after what the cache holds, so a build that changed nothing produces the key it restored
- * and the upload can be skipped. The index names every blob by digest, so it changes whenever
- * any blob does; the parts (e.g. cache-mount archives) are hashed alongside it.
- */
-function contentKey(prefix, index, parts = {}) {
-    const partLines = Object.keys(parts)
-        .sort()
-        .map(name => `${name}=${parts[name]}`);
-    return `${prefix}-${sha256(Buffer.concat([index, Buffer.from(partLines.join('\n'))])).slice(0, 20)}`;
-}
-function defaultCachePath(runner, prefix) {
-    return external_node_path_namespaceObject.join(runner.temp, 'buildx-cache-action', sha256(prefix).slice(0, 12));
-}
-function classifyHit(restoredKey, newKey) {
-    if (!restoredKey)
-        return 'miss';
-    return restoredKey === newKey ? 'exact' : 'partial';
 }
 
 ;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-glob-options-helper.js
@@ -91166,8 +91829,6 @@ class Batch {
     }
 }
 //# sourceMappingURL=Batch.js.map
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./node_modules/@actions/cache/node_modules/@azure/storage-blob/dist/esm/utils/utils.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -100121,146 +100782,9 @@ function downgradeErrors(text) {
     return text.replace(/^::error(?=[ :])/gm, '::warning');
 }
 
-;// CONCATENATED MODULE: ./src/file-entries.ts
-
-
-
-
-/**
- * Large files of the cache (layer blobs, cache-mount archives) travel as cache entries of their
- * own, keyed by content: a file the service already holds is never uploaded again, so a build
- * that changed one layer uploads that layer, not the whole cache. The main entry carries the
- * small files and a list of the large ones.
- */
-const SEPARATE_FILE_MIN_BYTES = (/* unused pure expression or super */ null && (1024 * 1024));
-const FILE_LIST = 'buildx-cache-action-files.json';
-function file_entries_fileEntryKey(file) {
-    return `buildx-cache-file-${file.sha256}`;
-}
-/** Where a large file waits while the main entry is saved or restored: beside the cache directory, never inside it. */
-function stagingDir(dir) {
-    return `${dir}-files`;
-}
-/** The path a file entry is saved from and restored to; part of the entry's version, so it must not vary. */
-function file_entries_stagedPath(dir, file) {
-    return external_node_path_namespaceObject.join(stagingDir(dir), file.sha256);
-}
-/** Files large enough to travel alone. Blobs are named by their sha256 already; anything else is hashed. */
-async function file_entries_listSeparateFiles(dir, minBytes = SEPARATE_FILE_MIN_BYTES) {
-    const entries = await fs.readdir(dir, { withFileTypes: true, recursive: true });
-    const files = [];
-    for (const entry of entries) {
-        if (!entry.isFile())
-            continue;
-        const full = path.join(entry.parentPath, entry.name);
-        const { size } = await fs.stat(full);
-        if (size < minBytes)
-            continue;
-        const relative = path.relative(dir, full).split(path.sep).join('/');
-        const sha256 = /^blobs\/sha256\/[0-9a-f]{64}$/.test(relative) ? entry.name : await fileSha256(full);
-        files.push({ path: relative, sha256, bytes: size });
-    }
-    return files.sort((a, b) => a.path.localeCompare(b.path));
-}
-/** Moves the large files out, so the main entry holds only the small ones and the list. */
-async function file_entries_stageFiles(dir, files) {
-    await fs.rm(stagingDir(dir), { recursive: true, force: true });
-    await fs.mkdir(stagingDir(dir), { recursive: true });
-    for (const file of files)
-        await fs.rename(path.join(dir, file.path), file_entries_stagedPath(dir, file));
-    await fs.writeFile(path.join(dir, FILE_LIST), JSON.stringify(files, null, 1));
-}
-/** Puts staged files back where they belong; those not staged (not restored) are skipped. */
-async function file_entries_unstageFiles(dir, files) {
-    for (const file of files) {
-        const target = external_node_path_namespaceObject.join(dir, file.path);
-        await promises_namespaceObject.mkdir(external_node_path_namespaceObject.dirname(target), { recursive: true });
-        await promises_namespaceObject.rename(file_entries_stagedPath(dir, file), target).catch(error => {
-            if (error.code !== 'ENOENT')
-                throw error;
-        });
-    }
-    await promises_namespaceObject.rm(external_node_path_namespaceObject.join(dir, FILE_LIST), { force: true });
-    await promises_namespaceObject.rm(stagingDir(dir), { recursive: true, force: true });
-}
-/** The list a restored main entry carries; empty for a cache saved in one piece. */
-async function readFileList(dir) {
-    const text = await promises_namespaceObject.readFile(external_node_path_namespaceObject.join(dir, FILE_LIST), 'utf8').catch(() => undefined);
-    if (text === undefined)
-        return [];
-    const files = JSON.parse(text);
-    for (const file of files) {
-        // The list comes from the cache service: a path that leaves the directory is not followed.
-        if (!/^[0-9a-f]{64}$/.test(file.sha256) || file.path.startsWith('/') || file.path.split('/').includes('..')) {
-            throw new Error(`the restored file list names an invalid file: ${JSON.stringify(file)}`);
-        }
-    }
-    return files;
-}
-/** Runs `task` over `items`, at most `limit` at a time, in order of the items. */
-async function file_entries_mapLimit(items, limit, task) {
-    const results = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const i = next++;
-            results[i] = await task(items[i]);
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    return results;
-}
-async function fileSha256(file) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(file))
-        hash.update(chunk);
-    return hash.digest('hex');
-}
-
-;// CONCATENATED MODULE: ./src/units.ts
-const UNITS = {
-    '': 1,
-    B: 1,
-    K: 1024,
-    KB: 1024,
-    KIB: 1024,
-    M: 1024 ** 2,
-    MB: 1024 ** 2,
-    MIB: 1024 ** 2,
-    G: 1024 ** 3,
-    GB: 1024 ** 3,
-    GIB: 1024 ** 3,
-    T: 1024 ** 4,
-    TB: 1024 ** 4,
-    TIB: 1024 ** 4
-};
-/** Parses "4GB", "512 MiB", "1.5g" or a plain byte count; binary multiples, like docker's own flags. */
-function parseSize(text) {
-    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
-    if (!match)
-        return undefined;
-    const multiple = UNITS[match[2].toUpperCase()];
-    if (multiple === undefined)
-        return undefined;
-    return Math.round(parseFloat(match[1]) * multiple);
-}
-function units_formatBytes(bytes) {
-    if (bytes < 1024)
-        return `${bytes} B`;
-    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-    let value = bytes / 1024;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-}
-function formatSeconds(ms) {
-    return `${(ms / 1000).toFixed(1)} s`;
-}
-
 ;// CONCATENATED MODULE: ./src/cache-store.ts
+
+
 
 
 
@@ -100269,39 +100793,63 @@ function formatSeconds(ms) {
 
 /** Parallel transfers of large files; the service and the runner's disk both gain from a few at once. */
 const FILE_CONCURRENCY = 4;
+/** Lookups move no data; more of them at once only costs the service a few requests. */
+const LOOKUP_CONCURRENCY = 8;
 function serviceAvailable() {
     return isFeatureAvailable();
 }
-async function restoreDir(dir, primaryKey, restoreKeys) {
+async function restoreDir(dir, primaryKey, restoreKeys, options) {
     try {
         const main = await cache_log_watchCacheLog(() => restoreCache([dir], primaryKey, restoreKeys));
         if (!main.result)
             return { archiveBytes: main.archiveBytes, warnings: main.warnings };
         const files = await readFileList(dir);
+        await writeRemoteList(dir, []);
         if (files.length === 0)
             return { key: main.result, archiveBytes: main.archiveBytes, warnings: main.warnings };
+        const layers = options.lazyLayers ? await layerDigests(dir) : new Set();
+        const lazy = files.filter(file => layers.has(`sha256:${file.sha256}`) && file.path === `blobs/sha256/${file.sha256}`);
+        const eager = files.filter(file => !lazy.includes(file));
         await promises_namespaceObject.rm(stagingDir(dir), { recursive: true, force: true });
-        const fetched = await cache_log_watchCacheLog(() => file_entries_mapLimit(files, FILE_CONCURRENCY, file => restoreCache([file_entries_stagedPath(dir, file)], file_entries_fileEntryKey(file))));
-        await file_entries_unstageFiles(dir, files);
+        const fetched = await cache_log_watchCacheLog(() => file_entries_mapLimit(eager, FILE_CONCURRENCY, file => restoreCache([file_entries_stagedPath(dir, file)], file_entries_fileEntryKey(file))));
+        // Only asked whether the service holds them: a restore must not promise BuildKit a layer that is gone.
+        const found = await file_entries_mapLimit(lazy, LOOKUP_CONCURRENCY, file => restoreCache([file_entries_stagedPath(dir, file)], file_entries_fileEntryKey(file), [], { lookupOnly: true }));
+        await file_entries_unstageFiles(dir, eager);
+        const remote = lazy.filter((_, i) => found[i] !== undefined);
+        await writeRemoteList(dir, remote);
         const warnings = [...main.warnings, ...fetched.warnings];
-        const missing = files.filter((_, i) => fetched.result[i] === undefined);
+        const missing = [...eager.filter((_, i) => fetched.result[i] === undefined), ...lazy.filter((_, i) => found[i] === undefined)];
         if (missing.length > 0)
             warnings.push(`${missing.length} of ${files.length} large files of the cache are not in the cache service (evicted?): ${missing.map(f => f.path).join(', ')}`);
-        return { key: main.result, archiveBytes: (main.archiveBytes ?? 0) + (fetched.archiveBytes ?? 0), warnings };
+        return { key: main.result, archiveBytes: (main.archiveBytes ?? 0) + (fetched.archiveBytes ?? 0), warnings, remoteFiles: remote.length, remoteBytes: remote.reduce((sum, file) => sum + file.bytes, 0) };
     }
     catch (error) {
         return { warnings: [`cache restore failed: ${error.message}`] };
     }
+}
+/** Downloads one layer left in the service into its place in the cache directory; the archive's size, or undefined when it is not there. */
+async function fetchRemoteFile(dir, file) {
+    const fetched = await cache_log_watchCacheLog(() => restoreCache([file_entries_stagedPath(dir, file)], file_entries_fileEntryKey(file)));
+    for (const message of fetched.warnings)
+        warning(message);
+    if (!fetched.result)
+        return undefined;
+    const target = external_node_path_namespaceObject.join(dir, file.path);
+    await promises_namespaceObject.mkdir(external_node_path_namespaceObject.dirname(target), { recursive: true });
+    await promises_namespaceObject.rename(file_entries_stagedPath(dir, file), target);
+    return fetched.archiveBytes ?? file.bytes;
 }
 /**
  * Uploads the large files the service does not hold yet, then the main entry. The main entry is
  * only saved once every file it lists is in the service: a cache that names missing files is no cache.
  */
 async function saveDir(dir, key) {
-    const files = await listSeparateFiles(dir);
+    const local = await listSeparateFiles(dir);
+    const remote = await stillRemote(dir, local);
+    const files = [...local, ...remote];
     try {
-        await stageFiles(dir, files);
-        const uploads = await watchCacheLog(() => mapLimit(files, FILE_CONCURRENCY, file => saveFile(dir, file)));
+        await stageFiles(dir, local, files);
+        const uploads = await watchCacheLog(() => mapLimit(files, FILE_CONCURRENCY, file => (remote.includes(file) ? lookupFile(dir, file) : saveFile(dir, file))));
         const failed = files.filter((_, i) => uploads.result[i] === 'failed');
         if (failed.length > 0) {
             const reason = `${failed.length} large files could not be uploaded (${failed.map(f => f.path).join(', ')})`;
@@ -100325,8 +100873,20 @@ async function saveDir(dir, key) {
         return { status: 'failed', warning: `cache save failed: ${error.message}` };
     }
     finally {
-        await unstageFiles(dir, files);
+        await unstageFiles(dir, local);
     }
+}
+/** Layers this cache names that never left the service: the main entry lists them, nobody uploads them. */
+async function stillRemote(dir, local) {
+    const remote = [];
+    for (const file of await readRemoteList(dir)) {
+        if (!local.some(other => other.sha256 === file.sha256) && !(await exists(path.join(dir, file.path))))
+            remote.push(file);
+    }
+    return remote;
+}
+async function lookupFile(dir, file) {
+    return (await cache.restoreCache([stagedPath(dir, file)], fileEntryKey(file), [], { lookupOnly: true })) ? 'stored' : 'failed';
 }
 /** stored: the service already has it; uploaded: sent now (or by a job racing this one); failed: not there. */
 async function saveFile(dir, file) {
@@ -100340,6 +100900,7 @@ async function saveFile(dir, file) {
 }
 
 ;// CONCATENATED MODULE: ./src/cache-restore.ts
+
 
 
 
@@ -100371,9 +100932,9 @@ async function prepareCache(inputs, runner, warn) {
  * (a self-hosted runner that kept it) is used as it is. Anything restored is checked blob by
  * blob; a damaged or partial restore is deleted, so BuildKit never sees it.
  */
-async function cache_restore_restoreCache(setup, warn) {
+async function cache_restore_restoreCache(setup, options, warn) {
     try {
-        return await restoreInto(setup, warn);
+        return await restoreInto(setup, options, warn);
     }
     catch (error) {
         warn(`cache restore failed (${error.message}); building without a restored cache`);
@@ -100381,10 +100942,12 @@ async function cache_restore_restoreCache(setup, warn) {
         return { note: 'restore failed' };
     }
 }
-async function restoreInto(setup, warn) {
+async function restoreInto(setup, options, warn) {
     const local = await checkLocalCache(setup.dir);
     const localMeta = local.ok ? await readCacheMeta(setup.dir) : undefined;
-    if (local.ok && localMeta)
+    // Layers a previous job left in the service can only be fetched through the registry.
+    const usable = options.lazyLayers || (await file_entries_readRemoteList(setup.dir)).length === 0;
+    if (local.ok && localMeta && usable)
         return { key: localMeta.key, meta: localMeta, note: 'complete cache already on this runner; download skipped' };
     await promises_namespaceObject.rm(setup.dir, { recursive: true, force: true });
     if (!serviceAvailable()) {
@@ -100392,7 +100955,7 @@ async function restoreInto(setup, warn) {
         return { note: 'cache service not available' };
     }
     const keys = restoreKeys(setup.prefix);
-    const restored = await restoreDir(setup.dir, keys.primary, keys.fallbacks);
+    const restored = await restoreDir(setup.dir, keys.primary, keys.fallbacks, options);
     for (const message of restored.warnings)
         warn(message, true);
     if (!restored.key) {
@@ -100405,403 +100968,276 @@ async function restoreInto(setup, warn) {
         await promises_namespaceObject.rm(setup.dir, { recursive: true, force: true });
         return { archiveBytes: restored.archiveBytes, note: 'restored cache was damaged and discarded' };
     }
-    return { key: restored.key, archiveBytes: restored.archiveBytes, meta: await readCacheMeta(setup.dir) };
+    return { key: restored.key, archiveBytes: restored.archiveBytes, remoteFiles: restored.remoteFiles, remoteBytes: restored.remoteBytes, meta: await readCacheMeta(setup.dir) };
 }
 
-;// CONCATENATED MODULE: ./src/cache-mounts.ts
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./src/cache-registry.ts
 
 
-/** Go's path.Clean, which BuildKit applies to a mount target to make its default id. */
-function cleanPath(target) {
-    const normal = external_node_path_namespaceObject.posix.normalize(target);
-    return normal.length > 1 ? normal.replace(/\/+$/, '') : normal;
-}
-const MOUNTS_DIR = 'mounts';
-const REQUEST_KEYS = new Set(['id', 'target', 'dst', 'destination', 'type']);
-/** Parses one cache-mounts line; a message saying what is wrong when it cannot be used. */
-function parseCacheMountRequest(text) {
-    if (!text.includes('='))
-        return text.startsWith('/') ? { text, target: cleanPath(text) } : { text, id: text };
-    const request = { text };
-    for (const field of text.split(',')) {
-        const [key, ...rest] = field.split('=');
-        const name = key.trim().toLowerCase();
-        const value = rest.join('=').trim();
-        if (!REQUEST_KEYS.has(name))
-            return `unknown field '${name}'`;
-        if (value === '')
-            return `empty value for '${name}'`;
-        if (name === 'type' && value !== 'cache')
-            return `only type=cache mounts can be carried, not type=${value}`;
-        if (name === 'id')
-            request.id = value;
-        if (name === 'target' || name === 'dst' || name === 'destination')
-            request.target = cleanPath(value);
-    }
-    if (!request.id && !request.target)
-        return 'expected an id, a target, or id=...,target=...';
-    return request;
-}
-/** Every cache mount of every RUN, in order of appearance; line continuations are joined first. */
-function findCacheMounts(dockerfile) {
-    const found = [];
-    for (const instruction of joinContinuations(dockerfile)) {
-        const words = instruction.trim().split(/\s+/);
-        if (words[0].toUpperCase() !== 'RUN')
-            continue;
-        // Flags come before the command; a --mount inside the command is the command's business.
-        for (const word of words.slice(1)) {
-            if (!word.startsWith('--'))
-                break;
-            const mount = word.startsWith('--mount=') ? parseMountFlag(word.slice('--mount='.length).replace(/^"|"$/g, '')) : undefined;
-            if (mount)
-                found.push(mount);
-        }
-    }
-    return found;
-}
-function joinContinuations(dockerfile) {
-    const instructions = [];
-    let current = '';
-    for (const line of dockerfile.split(/\r?\n/)) {
-        if (current === '' && /^\s*#/.test(line))
-            continue;
-        if (/\\\s*$/.test(line)) {
-            current += line.replace(/\\\s*$/, ' ');
-            continue;
-        }
-        instructions.push(current + line);
-        current = '';
-    }
-    if (current !== '')
-        instructions.push(current);
-    return instructions;
-}
-function parseMountFlag(value) {
-    const fields = new Map();
-    for (const field of value.split(',')) {
-        const at = field.indexOf('=');
-        fields.set((at < 0 ? field : field.slice(0, at)).toLowerCase(), at < 0 ? '' : field.slice(at + 1));
-    }
-    if (fields.get('type') !== 'cache')
-        return undefined;
-    const target = fields.get('target') ?? fields.get('dst') ?? fields.get('destination');
-    if (!target)
-        return undefined;
-    // BuildKit's own default: a cache mount without an id is keyed by its cleaned target path.
-    const id = fields.get('id') || cleanPath(target);
-    return { id, target: cleanPath(target), uid: fields.get('uid'), gid: fields.get('gid'), mode: fields.get('mode'), from: fields.get('from') };
-}
-/**
- * The cache mounts the steps that ran used, read from their progress names
- * ("[deps 2/3] RUN --mount=type=cache,id=npm,target=/root/.npm npm ci"). A mount no step used
- * cannot have changed. undefined when a step's mount id is not literal (a variable): then any mount may have.
- */
-function mountsUsedBySteps(stepsRun) {
-    const used = new Set();
-    for (const step of stepsRun) {
-        for (const mount of findCacheMounts(step.replace(/^\[[^\]]*\]\s*/, ''))) {
-            if (mount.id.includes('$'))
-                return undefined;
-            used.add(mount.id);
-        }
-    }
-    return used;
-}
-/** A request names a mount by its id, or by its target when it gives no id. */
-function matchCacheMounts(requests, mounts) {
-    const result = { plans: [], unused: [], unsupported: [] };
-    for (const request of requests) {
-        const mount = mounts.find(m => (request.id ? m.id === request.id : m.target === request.target));
-        if (!mount)
-            result.unused.push(request);
-        else if (mount.from)
-            result.unsupported.push({ request, reason: `its mount is based on '${mount.from}' (from=), which this action cannot fill from outside the build` });
-        else if (!result.plans.some(plan => plan.id === mount.id))
-            result.plans.push({ id: mount.id, file: mountArchiveName(mount.id), mount });
-    }
-    return result;
-}
-/** Without a Dockerfile to read (a remote context), each request is taken as it is written. */
-function plansWithoutDockerfile(requests) {
-    return requests.map(request => {
-        const id = request.id ?? request.target;
-        return { id, file: mountArchiveName(id), mount: { id, target: request.target ?? `/${id}` } };
+
+
+
+
+
+const REPOSITORY = 'buildx-cache';
+const IMPORT_TAG = 'restored';
+const EXPORT_TAG = 'export';
+const INDEX_MEDIA_TYPE = 'application/vnd.oci.image.index.v1+json';
+const ROUTE = /^\/v2\/(.+)\/(blobs|manifests)\/(uploads\/?)?([^/?]*)$/;
+async function startCacheRegistry(dirs) {
+    await promises_namespaceObject.mkdir(external_node_path_namespaceObject.join(dirs.exportDir, 'blobs', 'sha256'), { recursive: true });
+    const uploadDir = await promises_namespaceObject.mkdtemp(`${dirs.exportDir}-uploads-`);
+    const traffic = { requests: 0, servedBytes: 0, receivedBytes: 0, fetchedFiles: 0, fetchedBytes: 0, failedFetches: [] };
+    const uploads = new Map();
+    const handler = new RegistryHandler(dirs, uploadDir, uploads, traffic);
+    const server = external_node_http_.createServer((req, res) => {
+        traffic.requests++;
+        handler.handle(req, res).catch(error => respond(res, 500, { errors: [{ code: 'UNKNOWN', message: error.message }] }));
     });
-}
-/** A file name that is safe whatever the id holds, readable where the id allows, and unique by hash. */
-function mountArchiveName(id) {
-    const readable = id.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 40);
-    return `${readable || 'mount'}-${sha256(id).slice(0, 8)}.tar`;
-}
-/** The --mount flag that reaches the same BuildKit cache as the user's RUN step, mounted at `at`. */
-function sameCacheMountFlag(mount, at) {
-    const fields = ['type=cache', `id=${mount.id}`, `target=${at}`, 'sharing=locked'];
-    // uid, gid and mode shape the mount's base directory, which is part of the cache's identity.
-    if (mount.uid !== undefined)
-        fields.push(`uid=${mount.uid}`);
-    if (mount.gid !== undefined)
-        fields.push(`gid=${mount.gid}`);
-    if (mount.mode !== undefined)
-        fields.push(`mode=${mount.mode}`);
-    return `--mount=${fields.join(',')}`;
-}
-const SAVED_MOUNTS_CONTEXT = 'buildx-cache-action-mounts';
-/** Changes every run, so the generated RUN steps are never answered from the layer cache. */
-const RUN_NONCE_ARG = 'BUILDX_CACHE_ACTION_RUN';
-/** One build that unpacks every saved archive into its cache mount before the user's build. */
-function injectDockerfile(image, plans) {
-    const steps = plans.map((plan, i) => {
-        const at = `/buildx-cache-action/mount-${i}`;
-        return [
-            `RUN ${sameCacheMountFlag(plan.mount, at)} \\`,
-            `    --mount=type=bind,from=${SAVED_MOUNTS_CONTEXT},target=/buildx-cache-action/saved \\`,
-            `    echo "$${RUN_NONCE_ARG}" > /dev/null && tar -xf /buildx-cache-action/saved/${plan.file} -C ${at}`
-        ].join('\n');
+    await new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', resolve);
     });
-    return [`FROM ${image}`, `ARG ${RUN_NONCE_ARG}`, ...steps].join('\n') + '\n';
-}
-/** A build whose tar output is the contents of one cache mount, owners and modes included. */
-function extractDockerfile(image, plan) {
-    const at = '/buildx-cache-action/mount';
-    return [
-        `FROM ${image} AS copy`,
-        `ARG ${RUN_NONCE_ARG}`,
-        `RUN ${sameCacheMountFlag(plan.mount, at)} \\`,
-        `    echo "$${RUN_NONCE_ARG}" > /dev/null && mkdir -p /buildx-cache-action/out && cp -a ${at}/. /buildx-cache-action/out/`,
-        'FROM scratch',
-        'COPY --from=copy /buildx-cache-action/out/ /'
-    ].join('\n') + '\n';
-}
-function injectBuildArgs(plan, savedDir) {
-    return [...mountBuildCommon(plan), '--build-context', `${SAVED_MOUNTS_CONTEXT}=${savedDir}`, '--output', 'type=cacheonly', plan.contextDir];
-}
-function extractBuildArgs(plan, archive) {
-    return [...mountBuildCommon(plan), '--output', `type=tar,dest=${archive}`, plan.contextDir];
-}
-function mountBuildCommon(plan) {
-    const args = ['buildx', 'build', '--builder', plan.builder, '--progress=plain', '--provenance=false', '--build-arg', `${RUN_NONCE_ARG}=${plan.nonce}`];
-    if (plan.namespaceArg)
-        args.push('--build-arg', plan.namespaceArg);
-    for (const context of plan.imageContexts)
-        args.push('--build-context', context);
-    return args;
-}
-/** The user's build contexts whose name is the helper image, e.g. `busybox:1.36=oci-layout://...`. */
-function contextsForImage(buildContexts, image) {
-    return buildContexts.filter(context => context.slice(0, context.indexOf('=')) === image);
-}
-function cacheNamespaceArg(buildArgs) {
-    return buildArgs.find(arg => arg.startsWith('BUILDKIT_CACHE_MOUNT_NS='));
-}
-
-;// CONCATENATED MODULE: ./src/input-lists.ts
-/**
- * Splits a list input the way the docker actions do: one item per line, and commas also separate
- * items unless the input's values may contain commas themselves (build-args, labels, secrets).
- * Blank lines and lines starting with '#' are dropped.
- */
-function parseList(text, { commas }) {
-    const lines = text.split(/\r?\n/);
-    const items = commas ? lines.flatMap(line => line.split(',')) : lines;
-    return items.map(item => item.trim()).filter(item => item !== '' && !item.startsWith('#'));
-}
-/** Splits "NAME=value" at the first '='; undefined when there is no '='. */
-function splitAssignment(item) {
-    const at = item.indexOf('=');
-    if (at < 0)
-        return undefined;
-    return { name: item.slice(0, at).trim(), value: item.slice(at + 1) };
-}
-
-;// CONCATENATED MODULE: ./src/inputs.ts
-
-
-
-
-
-
-class InputError extends Error {
-    constructor(input, value, accepted) {
-        super(`Input '${input}' has an invalid value '${value}': ${accepted}`);
-        this.name = 'InputError';
-    }
-}
-const DEFAULT_CACHE_MOUNTS_IMAGE = 'busybox:1.36';
-const CACHE_MODES = ['max', 'min', 'off'];
-const COMPRESSIONS = ['gzip', 'zstd', 'uncompressed'];
-/** Level 1 writes gzip about twice as fast as BuildKit's default (6); cache layers are read far more often than their size matters. */
-const DEFAULT_GZIP_LEVEL = 1;
-const MAX_LEVEL = { gzip: 9, zstd: 22, uncompressed: 0 };
-const DRIVERS = ['docker-container', 'remote'];
-const ARG_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-const SECRET_ID = /^[A-Za-z0-9_.-]+$/;
-/** Reads and validates every input once; throws an InputError naming the first bad one. */
-function parseInputs(read, workspace) {
-    const bool = (name, fallback) => parseBoolean(name, read(name), fallback);
-    const list = (name, commas) => parseList(read(name), { commas });
-    const context = read(Input.Context).trim() || '.';
-    const inputs = {
-        context,
-        file: resolveDockerfile(context, read(Input.File).trim(), workspace),
-        tags: list(Input.Tags, true),
-        labels: list(Input.Labels, false),
-        buildArgs: validateBuildArgs(list(Input.BuildArgs, false)),
-        buildContexts: validateBuildContexts(list(Input.BuildContexts, false)),
-        target: read(Input.Target).trim(),
-        platforms: list(Input.Platforms, true),
-        push: bool(Input.Push, false),
-        load: bool(Input.Load, false),
-        secrets: parseSecrets(list(Input.Secrets, false)),
-        noCache: bool(Input.NoCache, false),
-        pull: bool(Input.Pull, false),
-        driver: oneOf(Input.Driver, read(Input.Driver).trim().toLowerCase() || 'docker-container', DRIVERS),
-        endpoint: read(Input.Endpoint).trim(),
-        driverOpts: list(Input.DriverOpts, false),
-        buildkitdConfigInline: read(Input.BuildkitdConfigInline),
-        buildxVersion: parseBuildxVersion(read(Input.BuildxVersion).trim()),
-        keepBuilder: bool(Input.KeepBuilder, false),
-        cacheMode: oneOf(Input.CacheMode, read(Input.CacheMode).trim().toLowerCase() || 'max', CACHE_MODES),
-        cachePath: read(Input.CachePath).trim(),
-        cacheKey: parseCacheKey(read(Input.CacheKey).trim()),
-        cacheSave: bool(Input.CacheSave, true),
-        cacheMaxSize: parseMaxSize(read(Input.CacheMaxSize).trim()),
-        ...parseCompression(read(Input.CacheCompression).trim().toLowerCase() || 'gzip', read(Input.CacheCompressionLevel).trim()),
-        cacheMounts: parseCacheMounts(list(Input.CacheMounts, false)),
-        cacheMountsImage: parseImage(Input.CacheMountsImage, read(Input.CacheMountsImage).trim() || DEFAULT_CACHE_MOUNTS_IMAGE)
+    const host = `127.0.0.1:${server.address().port}`;
+    const hasImport = dirs.importDir !== undefined && (await readIndexDescriptor(dirs.importDir)) !== undefined;
+    return {
+        host,
+        importRef: hasImport ? `${host}/${REPOSITORY}:${IMPORT_TAG}` : undefined,
+        exportRef: `${host}/${REPOSITORY}:${EXPORT_TAG}`,
+        traffic,
+        close: async () => {
+            server.closeAllConnections();
+            await new Promise(resolve => server.close(() => resolve()));
+            await promises_namespaceObject.rm(uploadDir, { recursive: true, force: true });
+        }
     };
-    checkCombinations(inputs);
-    return inputs;
 }
-function parseBoolean(name, value, fallback) {
-    const text = value.trim();
-    if (text === '')
-        return fallback;
-    if (/^true$/i.test(text))
-        return true;
-    if (/^false$/i.test(text))
-        return false;
-    throw new InputError(name, text, "expected 'true' or 'false'");
-}
-function oneOf(name, value, accepted) {
-    if (accepted.includes(value))
-        return value;
-    throw new InputError(name, value, `expected one of ${accepted.map(a => `'${a}'`).join(', ')}`);
-}
-function isRemoteContext(context) {
-    return /^(https?:\/\/|git@|git:\/\/|ssh:\/\/)/.test(context) || context.endsWith('.git');
-}
-function resolveDockerfile(context, file, workspace) {
-    if (isRemoteContext(context))
-        return file;
-    const contextDir = external_node_path_namespaceObject.resolve(workspace, context);
-    if (!inputs_isDirectory(contextDir)) {
-        throw new InputError(Input.Context, context, `no such directory (looked at ${contextDir})`);
+class RegistryHandler {
+    dirs;
+    uploadDir;
+    uploads;
+    traffic;
+    fetches = new Map();
+    constructor(dirs, uploadDir, uploads, traffic) {
+        this.dirs = dirs;
+        this.uploadDir = uploadDir;
+        this.uploads = uploads;
+        this.traffic = traffic;
     }
-    const dockerfile = file ? external_node_path_namespaceObject.resolve(workspace, file) : external_node_path_namespaceObject.join(contextDir, 'Dockerfile');
-    if (!isFile(dockerfile)) {
-        throw new InputError(Input.File, file || '(default)', `no Dockerfile at ${dockerfile}`);
+    async handle(req, res) {
+        const url = new URL(req.url ?? '/', 'http://registry');
+        if (url.pathname === '/v2/' || url.pathname === '/v2')
+            return respond(res, 200, {});
+        const route = ROUTE.exec(url.pathname);
+        if (!route)
+            return notFound(res, 'NAME_UNKNOWN', url.pathname);
+        const [, name, kind, uploading, reference] = route;
+        const method = req.method ?? 'GET';
+        if (kind === 'blobs' && uploading)
+            return this.upload(req, res, name, decodeURIComponent(reference), url);
+        if (kind === 'blobs' && (method === 'GET' || method === 'HEAD'))
+            return this.serveBlob(res, reference, method === 'HEAD');
+        if (kind === 'manifests' && (method === 'GET' || method === 'HEAD'))
+            return this.serveManifest(res, reference, method === 'HEAD');
+        if (kind === 'manifests' && method === 'PUT')
+            return this.putManifest(req, res, name, reference);
+        return respond(res, 405, { errors: [{ code: 'UNSUPPORTED', message: `${method} ${url.pathname}` }] });
     }
-    return dockerfile;
-}
-function inputs_isDirectory(target) {
-    return external_node_fs_namespaceObject.statSync(target, { throwIfNoEntry: false })?.isDirectory() ?? false;
-}
-function isFile(target) {
-    return external_node_fs_namespaceObject.statSync(target, { throwIfNoEntry: false })?.isFile() ?? false;
-}
-function validateBuildArgs(items) {
-    for (const item of items) {
-        const assignment = splitAssignment(item);
-        if (!assignment || !ARG_NAME.test(assignment.name)) {
-            throw new InputError(Input.BuildArgs, item, 'expected NAME=value, one per line');
+    /**
+     * The export directory first: blobs of the restored cache are linked there before an export.
+     * A layer still in the cache service is only fetched for a GET; a HEAD (BuildKit asking before
+     * it pushes) is told it exists, so an unchanged layer is neither downloaded nor uploaded.
+     */
+    async findBlob(digest, fetchRemote) {
+        if (!/^sha256:[0-9a-f]{64}$/.test(digest))
+            return undefined;
+        const local = await this.localBlob(digest);
+        if (local)
+            return local;
+        const remote = this.dirs.remote?.files.find(file => `sha256:${file.sha256}` === digest);
+        if (!remote)
+            return undefined;
+        if (!fetchRemote)
+            return { size: remote.bytes };
+        return (await this.fetchOnce(remote)) ? this.localBlob(digest) : undefined;
+    }
+    async localBlob(digest) {
+        for (const dir of [this.dirs.exportDir, this.dirs.importDir]) {
+            if (!dir)
+                continue;
+            const file = blobPath(dir, digest);
+            const stat = await promises_namespaceObject.stat(file).catch(() => undefined);
+            if (stat?.isFile())
+                return { file, size: stat.size };
         }
-    }
-    return items;
-}
-function validateBuildContexts(items) {
-    for (const item of items) {
-        const assignment = splitAssignment(item);
-        if (!assignment || assignment.name === '' || assignment.value.trim() === '') {
-            throw new InputError(Input.BuildContexts, item, 'expected name=source (a path, docker-image://, oci-layout:// or URL), one per line');
-        }
-    }
-    return items;
-}
-function parseSecrets(items) {
-    return items.map(item => {
-        const assignment = splitAssignment(item);
-        if (!assignment || !SECRET_ID.test(assignment.name)) {
-            // The value may be a credential: name only the part before '='.
-            const shown = assignment ? `${assignment.name}=***` : '***';
-            throw new InputError(Input.Secrets, shown, 'expected id=value, one per line, id made of letters, digits, _ . -');
-        }
-        return { id: assignment.name, value: assignment.value };
-    });
-}
-function parseBuildxVersion(value) {
-    if (value === '' || value === 'latest' || /^v?\d+\.\d+\.\d+(-[\w.]+)?$/.test(value))
-        return value.replace(/^v/, '');
-    throw new InputError(Input.BuildxVersion, value, "expected empty (use the runner's buildx), 'latest' or a version like 0.13.1");
-}
-function parseCacheKey(value) {
-    if (value === '' || /^[^\s,]+$/.test(value))
-        return value;
-    throw new InputError(Input.CacheKey, value, 'expected a key prefix without spaces or commas');
-}
-function parseMaxSize(value) {
-    if (value === '')
         return undefined;
-    const bytes = parseSize(value);
-    if (bytes === undefined || bytes <= 0) {
-        throw new InputError(Input.CacheMaxSize, value, "expected a size such as '4GB', '512MB' or a byte count");
     }
-    return bytes;
-}
-function parseCompression(compressionText, levelText) {
-    const cacheCompression = oneOf(Input.CacheCompression, compressionText, COMPRESSIONS);
-    if (levelText === '')
-        return { cacheCompression, cacheCompressionLevel: cacheCompression === 'gzip' ? DEFAULT_GZIP_LEVEL : undefined };
-    const max = MAX_LEVEL[cacheCompression];
-    const level = /^\d+$/.test(levelText) ? Number(levelText) : NaN;
-    if (max === 0)
-        throw new InputError(Input.CacheCompressionLevel, levelText, "uncompressed has no level; leave it empty");
-    if (!(level >= 0 && level <= max))
-        throw new InputError(Input.CacheCompressionLevel, levelText, `expected a whole number from 0 to ${max} for ${cacheCompression}`);
-    return { cacheCompression, cacheCompressionLevel: level };
-}
-function parseCacheMounts(items) {
-    const requests = [];
-    for (const item of items) {
-        const request = parseCacheMountRequest(item);
-        if (typeof request === 'string') {
-            throw new InputError(Input.CacheMounts, item, `${request}; expected one mount per line: an id, a target path, or id=...,target=...`);
+    /** A layer the service could not give is no longer claimed: BuildKit will push its own copy instead. */
+    fetchFailed(file) {
+        this.traffic.failedFetches.push(file.path);
+        const remote = this.dirs.remote;
+        remote.files = remote.files.filter(other => other.sha256 !== file.sha256);
+        return false;
+    }
+    /** BuildKit may ask for a layer on several connections at once: one download serves them all. */
+    fetchOnce(file) {
+        let pending = this.fetches.get(file.sha256);
+        if (!pending) {
+            pending = this.dirs.remote.fetch(file).then(archiveBytes => {
+                if (archiveBytes === undefined)
+                    return this.fetchFailed(file);
+                this.traffic.fetchedFiles++;
+                this.traffic.fetchedBytes += archiveBytes;
+                return true;
+            }, () => this.fetchFailed(file));
+            this.fetches.set(file.sha256, pending);
         }
-        const name = request.id ?? request.target;
-        if (requests.some(other => (other.id ?? other.target) === name))
-            throw new InputError(Input.CacheMounts, item, 'each mount may be listed once');
-        requests.push(request);
+        return pending;
     }
-    return requests;
+    async serveBlob(res, digest, headOnly, contentType = 'application/octet-stream') {
+        const blob = await this.findBlob(digest, !headOnly);
+        if (!blob)
+            return notFound(res, 'BLOB_UNKNOWN', digest);
+        res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': blob.size, 'Docker-Content-Digest': digest });
+        if (headOnly || !blob.file)
+            return void res.end();
+        this.traffic.servedBytes += blob.size;
+        await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(blob.file), res);
+    }
+    async serveManifest(res, reference, headOnly) {
+        const descriptor = reference.startsWith('sha256:') ? await this.manifestByDigest(reference) : await this.manifestByTag(reference);
+        if (!descriptor)
+            return notFound(res, 'MANIFEST_UNKNOWN', reference);
+        return this.serveBlob(res, descriptor.digest, headOnly, descriptor.mediaType);
+    }
+    async manifestByTag(tag) {
+        const dir = tag === IMPORT_TAG ? this.dirs.importDir : tag === EXPORT_TAG ? this.dirs.exportDir : undefined;
+        return dir ? readIndexDescriptor(dir) : undefined;
+    }
+    async manifestByDigest(digest) {
+        const blob = await this.findBlob(digest, true);
+        if (!blob?.file)
+            return undefined;
+        const { mediaType } = JSON.parse(await promises_namespaceObject.readFile(blob.file, 'utf8'));
+        return { digest, size: blob.size, mediaType: mediaType ?? INDEX_MEDIA_TYPE };
+    }
+    /** The cache manifest: stored as a blob, and under the export tag it becomes the export's index.json. */
+    async putManifest(req, res, name, reference) {
+        const body = await readBody(req);
+        this.traffic.receivedBytes += body.length;
+        const digest = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(body).digest('hex')}`;
+        if (reference.startsWith('sha256:') && reference !== digest)
+            return respond(res, 400, { errors: [{ code: 'DIGEST_INVALID', message: reference }] });
+        await writeFileAtomic(blobPath(this.dirs.exportDir, digest), body);
+        if (reference === EXPORT_TAG) {
+            const mediaType = req.headers['content-type'] ?? INDEX_MEDIA_TYPE;
+            await writeIndex(this.dirs.exportDir, { mediaType, digest, size: body.length });
+        }
+        res.writeHead(201, { Location: `/v2/${name}/manifests/${digest}`, 'Docker-Content-Digest': digest, 'Content-Length': 0 });
+        res.end();
+    }
+    /** POST starts an upload (or completes it when it carries ?digest=), PATCH appends, PUT ?digest= completes. */
+    async upload(req, res, name, id, url) {
+        const method = req.method ?? 'GET';
+        const mount = url.searchParams.get('mount');
+        if (method === 'POST' && mount && (await this.findBlob(mount, false)))
+            return created(res, name, mount);
+        if (method === 'POST') {
+            const upload = { file: external_node_path_namespaceObject.join(this.uploadDir, (0,external_node_crypto_.randomUUID)()), hash: (0,external_node_crypto_.createHash)('sha256'), bytes: 0 };
+            const uuid = external_node_path_namespaceObject.basename(upload.file);
+            this.uploads.set(uuid, upload);
+            await promises_namespaceObject.writeFile(upload.file, '');
+            const digest = url.searchParams.get('digest');
+            if (digest)
+                return this.complete(req, res, name, uuid, digest);
+            res.writeHead(202, { Location: `/v2/${name}/blobs/uploads/${uuid}`, 'Docker-Upload-UUID': uuid, Range: '0-0', 'Content-Length': 0 });
+            return void res.end();
+        }
+        const upload = this.uploads.get(id);
+        if (!upload)
+            return notFound(res, 'BLOB_UPLOAD_UNKNOWN', id);
+        if (method === 'PATCH') {
+            await this.append(req, upload);
+            res.writeHead(202, { Location: `/v2/${name}/blobs/uploads/${id}`, 'Docker-Upload-UUID': id, Range: `0-${Math.max(upload.bytes - 1, 0)}`, 'Content-Length': 0 });
+            return void res.end();
+        }
+        if (method === 'PUT')
+            return this.complete(req, res, name, id, url.searchParams.get('digest') ?? '');
+        if (method === 'DELETE') {
+            this.uploads.delete(id);
+            await promises_namespaceObject.rm(upload.file, { force: true });
+            res.writeHead(204);
+            return void res.end();
+        }
+        return respond(res, 405, { errors: [{ code: 'UNSUPPORTED', message: method }] });
+    }
+    async append(req, upload) {
+        const traffic = this.traffic;
+        await (0,external_node_stream_promises_namespaceObject.pipeline)(req, async function* (chunks) {
+            for await (const chunk of chunks) {
+                upload.hash.update(chunk);
+                upload.bytes += chunk.length;
+                traffic.receivedBytes += chunk.length;
+                yield chunk;
+            }
+        }, (0,external_node_fs_namespaceObject.createWriteStream)(upload.file, { flags: 'a' }));
+    }
+    /** A blob lands in the export directory only whole and with the digest it claims. */
+    async complete(req, res, name, id, digest) {
+        const upload = this.uploads.get(id);
+        await this.append(req, upload);
+        this.uploads.delete(id);
+        const actual = `sha256:${upload.hash.digest('hex')}`;
+        if (actual !== digest) {
+            await promises_namespaceObject.rm(upload.file, { force: true });
+            return respond(res, 400, { errors: [{ code: 'DIGEST_INVALID', message: `expected ${digest}, got ${actual}` }] });
+        }
+        const target = blobPath(this.dirs.exportDir, digest);
+        await promises_namespaceObject.mkdir(external_node_path_namespaceObject.dirname(target), { recursive: true });
+        await promises_namespaceObject.rename(upload.file, target);
+        return created(res, name, digest);
+    }
 }
-function parseImage(name, value) {
-    if (/^[a-z0-9][\w.\-/:@]*$/i.test(value))
-        return value;
-    throw new InputError(name, value, 'expected an image reference such as busybox:1.36');
+/** The cache manifest an OCI layout's index.json points at, as `type=local` writes it. */
+async function readIndexDescriptor(dir) {
+    const text = await promises_namespaceObject.readFile(external_node_path_namespaceObject.join(dir, 'index.json'), 'utf8').catch(() => undefined);
+    if (text === undefined)
+        return undefined;
+    const index = JSON.parse(text);
+    return index.manifests?.[0];
 }
-function checkCombinations(inputs) {
-    if (inputs.cacheMounts.length > 0 && inputs.cacheMode === 'off') {
-        throw new InputError(Input.CacheMounts, inputs.cacheMounts.map(m => m.text).join(', '), "cache mounts travel inside the cache, so they need cache-mode 'max' or 'min', not 'off'");
-    }
-    if (inputs.driver === 'remote' && inputs.endpoint === '') {
-        throw new InputError(Input.Endpoint, '', "driver 'remote' needs an endpoint such as tcp://buildkitd:1234");
-    }
-    if (inputs.driver !== 'remote' && inputs.endpoint !== '') {
-        throw new InputError(Input.Endpoint, inputs.endpoint, "an endpoint is only used with driver 'remote'");
-    }
-    if (inputs.load && inputs.platforms.length > 1) {
-        throw new InputError(Input.Platforms, inputs.platforms.join(','), "'load' can import one platform only into the Docker engine; build one platform or drop 'load'");
-    }
+async function writeIndex(dir, descriptor) {
+    const index = { schemaVersion: 2, manifests: [{ ...descriptor, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }] };
+    await promises_namespaceObject.writeFile(external_node_path_namespaceObject.join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+    await writeFileAtomic(external_node_path_namespaceObject.join(dir, 'index.json'), Buffer.from(JSON.stringify(index)));
+}
+async function writeFileAtomic(file, content) {
+    await promises_namespaceObject.mkdir(external_node_path_namespaceObject.dirname(file), { recursive: true });
+    const temporary = `${file}.${(0,external_node_crypto_.randomUUID)()}.tmp`;
+    await promises_namespaceObject.writeFile(temporary, content);
+    await promises_namespaceObject.rename(temporary, file);
+}
+async function readBody(req) {
+    const chunks = [];
+    for await (const chunk of req)
+        chunks.push(chunk);
+    return Buffer.concat(chunks);
+}
+function created(res, name, digest) {
+    res.writeHead(201, { Location: `/v2/${name}/blobs/${digest}`, 'Docker-Content-Digest': digest, 'Content-Length': 0 });
+    res.end();
+}
+function notFound(res, code, what) {
+    respond(res, 404, { errors: [{ code, message: `${code.toLowerCase().replace(/_/g, ' ')}: ${what}` }] });
+}
+function respond(res, status, body) {
+    if (res.headersSent)
+        return void res.destroy();
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
 }
 
 ;// CONCATENATED MODULE: ./src/mount-transfer.ts
@@ -101016,7 +101452,49 @@ function loadRunState() {
     }
 }
 
+;// CONCATENATED MODULE: ./src/rotation.ts
+
+
+/** The old cache is only ever replaced by a complete export of a successful build. */
+function planRotation(buildSucceeded, fresh) {
+    if (!buildSucceeded)
+        return { replace: false, reason: 'the build did not succeed; the previous cache is kept' };
+    if (!fresh)
+        return { replace: false, reason: 'no new cache was exported; the previous cache is kept' };
+    if (!fresh.ok)
+        return { replace: false, reason: `the new export is incomplete (${fresh.reason}); the previous cache is kept` };
+    return { replace: true };
+}
+/**
+ * Swaps the new export in: stale blobs leave with the old directory. The old one is moved aside
+ * first and put back if the swap fails, so a failure here never leaves no cache at all.
+ */
+async function replaceCache(dir, exportDir) {
+    const aside = `${dir}-old`;
+    await fs.rm(aside, { recursive: true, force: true });
+    const hadOld = await exists(dir);
+    if (hadOld)
+        await fs.rename(dir, aside);
+    try {
+        await fs.rename(exportDir, dir);
+    }
+    catch (error) {
+        if (hadOld)
+            await fs.rename(aside, dir);
+        throw error;
+    }
+    await fs.rm(aside, { recursive: true, force: true });
+}
+async function discardExport(exportDir) {
+    await promises_namespaceObject.rm(exportDir, { recursive: true, force: true });
+}
+
 ;// CONCATENATED MODULE: ./src/main.ts
+
+
+
+
+
 
 
 
@@ -101059,7 +101537,7 @@ async function main() {
     saveRunState(state);
     // The builder boots while the cache downloads: neither needs the other until the build.
     const booting = bootBuilder(inputs, state.builder, runner.temp);
-    const restored = setup ? await phase(report.phases, 'Restore cache', () => cache_restore_restoreCache(setup, warn)) : {};
+    const restored = setup ? await phase(report.phases, 'Restore cache', () => cache_restore_restoreCache(setup, { lazyLayers: inputs.cacheTransport === 'registry' }, warn)) : {};
     recordRestore(state, setup, restored);
     saveRunState(state);
     const boot = await booting;
@@ -101098,7 +101576,7 @@ function recordRestore(state, setup, restored) {
     state.exportDir = setup.exportDir;
     state.keyPrefix = setup.prefix;
     state.restoredKey = restored.key;
-    state.report.restore = { hit: restored.key ? 'partial' : 'miss', key: restored.key, archiveBytes: restored.archiveBytes, note: restored.note };
+    state.report.restore = { hit: restored.key ? 'partial' : 'miss', key: restored.key, archiveBytes: restored.archiveBytes, remoteFiles: restored.remoteFiles, remoteBytes: restored.remoteBytes, note: restored.note };
 }
 async function buildWithCache(inputs, state, setup, restored, warn) {
     const { report } = state;
@@ -101109,31 +101587,73 @@ async function buildWithCache(inputs, state, setup, restored, warn) {
     // took every step from the restored cache would only write that same cache out again, which is
     // most of a warm build's time. When something did run, a second pass exports from the builder.
     const deferExport = setup !== undefined && restored.key !== undefined && !inputs.noCache;
+    if (setup && restored.key && !deferExport)
+        await prepareExportDir(setup);
+    const registry = setup && inputs.cacheTransport === 'registry' ? await openRegistry(setup, restored, warn) : undefined;
     const plan = {
         builder: state.builder,
         cacheFrom: restored.key ? setup?.dir : undefined,
         cacheTo: deferExport ? undefined : setup?.exportDir,
-        exportMode: mode?.mode ?? 'max'
+        exportMode: mode?.mode ?? 'max',
+        registry: registry && { importRef: registry.importRef, exportRef: registry.exportRef }
     };
-    if (setup && restored.key && !deferExport)
-        await linkBlobs(setup.dir, setup.exportDir);
-    const build = await phase(report.phases, 'Build', () => runBuild(inputs, {
-        ...plan,
+    const files = {
         metadataFile: external_node_path_namespaceObject.join(process.env.RUNNER_TEMP ?? '.', `${state.builder}-metadata.json`),
         iidFile: external_node_path_namespaceObject.join(process.env.RUNNER_TEMP ?? '.', `${state.builder}-iid`)
-    }));
-    const { progress } = build;
-    report.build = { succeeded: build.succeeded, cachedSteps: progress.cachedSteps, totalSteps: progress.totalSteps, stepsRun: progress.stepsRun, error: build.error, cacheImportMs: progress.cacheImportMs, cacheExportMs: progress.cacheExportMs };
-    if (deferExport && build.succeeded) {
-        if (allFromCache(progress))
-            state.cacheReused = true;
-        else
-            await phase(report.phases, 'Export cache', () => exportCache(inputs, state, setup, { ...plan, cacheTo: setup.exportDir }, warn));
+    };
+    try {
+        let buildPlan = plan;
+        let build = await phase(report.phases, 'Build', () => runBuild(inputs, { ...buildPlan, ...files }));
+        if (!build.succeeded && setup && registry && registry.traffic.failedFetches.length > 0) {
+            const failed = registry.traffic.failedFetches;
+            warn(`the build failed after the cache service could not give ${failed.join(', ')}; building again without the restored cache`);
+            // Not promised to BuildKit again: the export then writes those layers instead of naming them.
+            await writeRemoteList(setup.dir, (await file_entries_readRemoteList(setup.dir)).filter(file => !failed.includes(file.path)));
+            buildPlan = { ...plan, cacheFrom: undefined };
+            build = await phase(report.phases, 'Build without cache', () => runBuild(inputs, { ...buildPlan, ...files }));
+        }
+        const { progress } = build;
+        report.build = { succeeded: build.succeeded, cachedSteps: progress.cachedSteps, totalSteps: progress.totalSteps, stepsRun: progress.stepsRun, error: build.error, cacheImportMs: progress.cacheImportMs, cacheExportMs: progress.cacheExportMs };
+        if (deferExport && build.succeeded) {
+            if (allFromCache(progress))
+                state.cacheReused = true;
+            else
+                await phase(report.phases, 'Export cache', () => exportCache(inputs, state, setup, { ...buildPlan, cacheTo: setup.exportDir }, warn));
+        }
+        return build;
     }
-    return build;
+    finally {
+        await registry?.close();
+        if (registry)
+            reportRegistry(state, registry.traffic);
+    }
+}
+function reportRegistry(state, traffic) {
+    const fetched = traffic.fetchedFiles > 0 ? `; ${traffic.fetchedFiles} layers fetched from the cache service when BuildKit asked (${units_formatBytes(traffic.fetchedBytes)})` : '';
+    info(`Cache registry: ${traffic.requests} requests, ${units_formatBytes(traffic.servedBytes)} served to BuildKit, ${units_formatBytes(traffic.receivedBytes)} received${fetched}`);
+    if (state.report.restore)
+        Object.assign(state.report.restore, { fetchedFiles: traffic.fetchedFiles, fetchedBytes: traffic.fetchedBytes });
+}
+/** The export starts from what the restored cache has: BuildKit then writes only new blobs. */
+async function prepareExportDir(setup) {
+    const linked = await linkBlobs(setup.dir, setup.exportDir);
+    await carryRemoteList(setup.dir, setup.exportDir);
+    return linked;
+}
+/** Starts the loopback registry; if it cannot start, the cache goes through the build session instead. */
+async function openRegistry(setup, restored, warn) {
+    try {
+        const remoteFiles = restored.key ? await file_entries_readRemoteList(setup.dir) : [];
+        const remote = remoteFiles.length > 0 ? { files: remoteFiles, fetch: (file) => fetchRemoteFile(setup.dir, file) } : undefined;
+        return await startCacheRegistry({ importDir: restored.key ? setup.dir : undefined, exportDir: setup.exportDir, remote });
+    }
+    catch (error) {
+        warn(`the cache registry could not start (${error.message}); BuildKit reads and writes the cache through the build session`);
+        return undefined;
+    }
 }
 async function exportCache(inputs, state, setup, plan, warn) {
-    const linked = await linkBlobs(setup.dir, setup.exportDir);
+    const linked = await prepareExportDir(setup);
     info(`${linked} blobs of the restored cache linked into the export directory: BuildKit writes only the new ones`);
     const exported = await runCacheExport(inputs, plan);
     state.report.build.cacheExportMs = exported.progress.cacheExportMs;
@@ -101141,9 +101661,15 @@ async function exportCache(inputs, state, setup, plan, warn) {
         warn(`exporting the cache failed (${exported.error}); the previous cache is kept`);
         return;
     }
-    const filled = await fillMissingResults(setup.dir, setup.exportDir);
-    if (filled > 0)
-        info(`${filled} steps the build did not need to load got their results from the restored cache`);
+    try {
+        const filled = await fillMissingResults(setup.dir, setup.exportDir);
+        if (filled > 0)
+            info(`${filled} steps the build did not need to load got their results from the restored cache`);
+    }
+    catch (error) {
+        warn(`completing the exported cache from the restored one failed (${error.message}); the previous cache is kept`);
+        await discardExport(setup.exportDir);
+    }
 }
 /** Puts the mounts' contents next to the new layer export, so one save carries both. */
 async function carryMounts(state, setup, plans, build, context, warn) {
@@ -101152,7 +101678,7 @@ async function carryMounts(state, setup, plans, build, context, warn) {
             keepRestoredMount(mount);
         return;
     }
-    const layerBytes = await directorySize(setup.exportDir);
+    const layerBytes = await cacheSize(setup.exportDir);
     const budget = state.cacheMaxSize === undefined ? undefined : state.cacheMaxSize - layerBytes;
     const used = mountsUsedBySteps(build.progress.stepsRun);
     await saveMounts(plans, state.report.mounts, { used, cacheDir: setup.dir, exportDir: setup.exportDir, budget }, context, warn);
@@ -101169,7 +101695,7 @@ async function describeNewCache(state, setup, build, plans, warn) {
         return;
     if (state.cacheReused) {
         state.newKey = state.restoredKey;
-        state.report.newCache = { key: state.newKey, bytes: await directorySize(setup.dir) };
+        state.report.newCache = { key: state.newKey, bytes: await cacheSize(setup.dir) };
         state.report.restore.hit = 'exact';
         return;
     }
@@ -101179,9 +101705,10 @@ async function describeNewCache(state, setup, build, plans, warn) {
         return;
     }
     const pruned = await pruneUnreferenced(setup.exportDir, check.digests);
+    await pruneRemoteList(setup.exportDir, check.digests);
     if (pruned.count > 0)
         info(`${pruned.count} linked blobs this build no longer uses were left out of the new cache (${pruned.bytes} bytes)`);
-    const bytes = await directorySize(setup.exportDir);
+    const bytes = await cacheSize(setup.exportDir);
     state.newKey = contentKey(setup.prefix, check.index, await mountDigests(setup.exportDir, plans));
     const overLimit = state.cacheMaxSize !== undefined && bytes > state.cacheMaxSize ? state.cacheMaxSize : undefined;
     state.report.newCache = { key: state.newKey, bytes, overLimit };

@@ -41911,12 +41911,555 @@ function getIDToken(aud) {
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./src/constants.ts
+/** Every input, output and state name, spelled once. */
+var constants_Input;
+(function (Input) {
+    Input["Context"] = "context";
+    Input["File"] = "file";
+    Input["Tags"] = "tags";
+    Input["Labels"] = "labels";
+    Input["BuildArgs"] = "build-args";
+    Input["BuildContexts"] = "build-contexts";
+    Input["Target"] = "target";
+    Input["Platforms"] = "platforms";
+    Input["Push"] = "push";
+    Input["Load"] = "load";
+    Input["Secrets"] = "secrets";
+    Input["NoCache"] = "no-cache";
+    Input["Pull"] = "pull";
+    Input["Driver"] = "driver";
+    Input["Endpoint"] = "endpoint";
+    Input["DriverOpts"] = "driver-opts";
+    Input["BuildkitdConfigInline"] = "buildkitd-config-inline";
+    Input["BuildxVersion"] = "buildx-version";
+    Input["KeepBuilder"] = "keep-builder";
+    Input["CacheMode"] = "cache-mode";
+    Input["CachePath"] = "cache-path";
+    Input["CacheKey"] = "cache-key";
+    Input["CacheSave"] = "cache-save";
+    Input["CacheMaxSize"] = "cache-max-size";
+    Input["CacheCompression"] = "cache-compression";
+    Input["CacheCompressionLevel"] = "cache-compression-level";
+    Input["CacheMounts"] = "cache-mounts";
+    Input["CacheMountsImage"] = "cache-mounts-image";
+    Input["CacheTransport"] = "cache-transport";
+})(constants_Input || (constants_Input = {}));
+var Output;
+(function (Output) {
+    Output["ImageId"] = "imageid";
+    Output["Digest"] = "digest";
+    Output["Metadata"] = "metadata";
+    Output["CacheHit"] = "cache-hit";
+    Output["CacheKey"] = "cache-key";
+    Output["CacheSize"] = "cache-size";
+    Output["CachedSteps"] = "cached-steps";
+    Output["TotalSteps"] = "total-steps";
+    Output["CacheMounts"] = "cache-mounts";
+})(Output || (Output = {}));
+const ACTION_NAME = 'buildx-cache-action';
+/** Written into the cache directory; carries what the next run needs to know about this cache. */
+const CACHE_META_FILE = 'buildx-cache-action.json';
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/cache-keys.ts
+
+
+function cache_keys_sha256(data) {
+    return createHash('sha256').update(data).digest('hex');
+}
+/**
+ * Entries of one build share this prefix. Target and platforms are part of it because two
+ * matrix jobs building different targets of one Dockerfile would otherwise overwrite each other.
+ */
+function keyPrefix(inputs, runner) {
+    if (inputs.cacheKey)
+        return inputs.cacheKey;
+    // A local Dockerfile is named relative to the workspace, so the prefix does not depend on where the
+    // runner checks out; the context as written, so two contexts sharing one Dockerfile stay apart.
+    const dockerfile = path.isAbsolute(inputs.file) ? path.relative(runner.workspace, inputs.file) : inputs.file;
+    const identity = [inputs.context, dockerfile, inputs.target, inputs.platforms.join(',')].join('\n');
+    return `buildx-${runner.os}-${runner.arch}-${cache_keys_sha256(identity).slice(0, 12)}`.toLowerCase();
+}
+/** The newest entry under the prefix wins, on this branch first, then the default branch. */
+function restoreKeys(prefix) {
+    return { primary: `${prefix}-`, fallbacks: [`${prefix}-`] };
+}
+/**
+ * Named after what the cache holds, so a build that changed nothing produces the key it restored
+ * and the upload can be skipped. The index names every blob by digest, so it changes whenever
+ * any blob does; the parts (e.g. cache-mount archives) are hashed alongside it.
+ */
+function contentKey(prefix, index, parts = {}) {
+    const partLines = Object.keys(parts)
+        .sort()
+        .map(name => `${name}=${parts[name]}`);
+    return `${prefix}-${cache_keys_sha256(Buffer.concat([index, Buffer.from(partLines.join('\n'))])).slice(0, 20)}`;
+}
+function defaultCachePath(runner, prefix) {
+    return path.join(runner.temp, 'buildx-cache-action', cache_keys_sha256(prefix).slice(0, 12));
+}
+function classifyHit(restoredKey, newKey) {
+    if (!restoredKey)
+        return 'miss';
+    return restoredKey === newKey ? 'exact' : 'partial';
+}
+
+;// CONCATENATED MODULE: ./src/cache-mounts.ts
+
+
+/** Go's path.Clean, which BuildKit applies to a mount target to make its default id. */
+function cleanPath(target) {
+    const normal = path.posix.normalize(target);
+    return normal.length > 1 ? normal.replace(/\/+$/, '') : normal;
+}
+const MOUNTS_DIR = 'mounts';
+const REQUEST_KEYS = new Set(['id', 'target', 'dst', 'destination', 'type']);
+/** Parses one cache-mounts line; a message saying what is wrong when it cannot be used. */
+function cache_mounts_parseCacheMountRequest(text) {
+    if (!text.includes('='))
+        return text.startsWith('/') ? { text, target: cleanPath(text) } : { text, id: text };
+    const request = { text };
+    for (const field of text.split(',')) {
+        const [key, ...rest] = field.split('=');
+        const name = key.trim().toLowerCase();
+        const value = rest.join('=').trim();
+        if (!REQUEST_KEYS.has(name))
+            return `unknown field '${name}'`;
+        if (value === '')
+            return `empty value for '${name}'`;
+        if (name === 'type' && value !== 'cache')
+            return `only type=cache mounts can be carried, not type=${value}`;
+        if (name === 'id')
+            request.id = value;
+        if (name === 'target' || name === 'dst' || name === 'destination')
+            request.target = cleanPath(value);
+    }
+    if (!request.id && !request.target)
+        return 'expected an id, a target, or id=...,target=...';
+    return request;
+}
+/** Every cache mount of every RUN, in order of appearance; line continuations are joined first. */
+function findCacheMounts(dockerfile) {
+    const found = [];
+    for (const instruction of joinContinuations(dockerfile)) {
+        const words = instruction.trim().split(/\s+/);
+        if (words[0].toUpperCase() !== 'RUN')
+            continue;
+        // Flags come before the command; a --mount inside the command is the command's business.
+        for (const word of words.slice(1)) {
+            if (!word.startsWith('--'))
+                break;
+            const mount = word.startsWith('--mount=') ? parseMountFlag(word.slice('--mount='.length).replace(/^"|"$/g, '')) : undefined;
+            if (mount)
+                found.push(mount);
+        }
+    }
+    return found;
+}
+function joinContinuations(dockerfile) {
+    const instructions = [];
+    let current = '';
+    for (const line of dockerfile.split(/\r?\n/)) {
+        if (current === '' && /^\s*#/.test(line))
+            continue;
+        if (/\\\s*$/.test(line)) {
+            current += line.replace(/\\\s*$/, ' ');
+            continue;
+        }
+        instructions.push(current + line);
+        current = '';
+    }
+    if (current !== '')
+        instructions.push(current);
+    return instructions;
+}
+function parseMountFlag(value) {
+    const fields = new Map();
+    for (const field of value.split(',')) {
+        const at = field.indexOf('=');
+        fields.set((at < 0 ? field : field.slice(0, at)).toLowerCase(), at < 0 ? '' : field.slice(at + 1));
+    }
+    if (fields.get('type') !== 'cache')
+        return undefined;
+    const target = fields.get('target') ?? fields.get('dst') ?? fields.get('destination');
+    if (!target)
+        return undefined;
+    // BuildKit's own default: a cache mount without an id is keyed by its cleaned target path.
+    const id = fields.get('id') || cleanPath(target);
+    return { id, target: cleanPath(target), uid: fields.get('uid'), gid: fields.get('gid'), mode: fields.get('mode'), from: fields.get('from') };
+}
+/**
+ * The cache mounts the steps that ran used, read from their progress names
+ * ("[deps 2/3] RUN --mount=type=cache,id=npm,target=/root/.npm npm ci"). A mount no step used
+ * cannot have changed. undefined when a step's mount id is not literal (a variable): then any mount may have.
+ */
+function mountsUsedBySteps(stepsRun) {
+    const used = new Set();
+    for (const step of stepsRun) {
+        for (const mount of findCacheMounts(step.replace(/^\[[^\]]*\]\s*/, ''))) {
+            if (mount.id.includes('$'))
+                return undefined;
+            used.add(mount.id);
+        }
+    }
+    return used;
+}
+/** A request names a mount by its id, or by its target when it gives no id. */
+function matchCacheMounts(requests, mounts) {
+    const result = { plans: [], unused: [], unsupported: [] };
+    for (const request of requests) {
+        const mount = mounts.find(m => (request.id ? m.id === request.id : m.target === request.target));
+        if (!mount)
+            result.unused.push(request);
+        else if (mount.from)
+            result.unsupported.push({ request, reason: `its mount is based on '${mount.from}' (from=), which this action cannot fill from outside the build` });
+        else if (!result.plans.some(plan => plan.id === mount.id))
+            result.plans.push({ id: mount.id, file: mountArchiveName(mount.id), mount });
+    }
+    return result;
+}
+/** Without a Dockerfile to read (a remote context), each request is taken as it is written. */
+function plansWithoutDockerfile(requests) {
+    return requests.map(request => {
+        const id = request.id ?? request.target;
+        return { id, file: mountArchiveName(id), mount: { id, target: request.target ?? `/${id}` } };
+    });
+}
+/** A file name that is safe whatever the id holds, readable where the id allows, and unique by hash. */
+function mountArchiveName(id) {
+    const readable = id.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 40);
+    return `${readable || 'mount'}-${sha256(id).slice(0, 8)}.tar`;
+}
+/** The --mount flag that reaches the same BuildKit cache as the user's RUN step, mounted at `at`. */
+function sameCacheMountFlag(mount, at) {
+    const fields = ['type=cache', `id=${mount.id}`, `target=${at}`, 'sharing=locked'];
+    // uid, gid and mode shape the mount's base directory, which is part of the cache's identity.
+    if (mount.uid !== undefined)
+        fields.push(`uid=${mount.uid}`);
+    if (mount.gid !== undefined)
+        fields.push(`gid=${mount.gid}`);
+    if (mount.mode !== undefined)
+        fields.push(`mode=${mount.mode}`);
+    return `--mount=${fields.join(',')}`;
+}
+const SAVED_MOUNTS_CONTEXT = 'buildx-cache-action-mounts';
+/** Changes every run, so the generated RUN steps are never answered from the layer cache. */
+const RUN_NONCE_ARG = 'BUILDX_CACHE_ACTION_RUN';
+/** One build that unpacks every saved archive into its cache mount before the user's build. */
+function injectDockerfile(image, plans) {
+    const steps = plans.map((plan, i) => {
+        const at = `/buildx-cache-action/mount-${i}`;
+        return [
+            `RUN ${sameCacheMountFlag(plan.mount, at)} \\`,
+            `    --mount=type=bind,from=${SAVED_MOUNTS_CONTEXT},target=/buildx-cache-action/saved \\`,
+            `    echo "$${RUN_NONCE_ARG}" > /dev/null && tar -xf /buildx-cache-action/saved/${plan.file} -C ${at}`
+        ].join('\n');
+    });
+    return [`FROM ${image}`, `ARG ${RUN_NONCE_ARG}`, ...steps].join('\n') + '\n';
+}
+/** A build whose tar output is the contents of one cache mount, owners and modes included. */
+function extractDockerfile(image, plan) {
+    const at = '/buildx-cache-action/mount';
+    return [
+        `FROM ${image} AS copy`,
+        `ARG ${RUN_NONCE_ARG}`,
+        `RUN ${sameCacheMountFlag(plan.mount, at)} \\`,
+        `    echo "$${RUN_NONCE_ARG}" > /dev/null && mkdir -p /buildx-cache-action/out && cp -a ${at}/. /buildx-cache-action/out/`,
+        'FROM scratch',
+        'COPY --from=copy /buildx-cache-action/out/ /'
+    ].join('\n') + '\n';
+}
+function injectBuildArgs(plan, savedDir) {
+    return [...mountBuildCommon(plan), '--build-context', `${SAVED_MOUNTS_CONTEXT}=${savedDir}`, '--output', 'type=cacheonly', plan.contextDir];
+}
+function extractBuildArgs(plan, archive) {
+    return [...mountBuildCommon(plan), '--output', `type=tar,dest=${archive}`, plan.contextDir];
+}
+function mountBuildCommon(plan) {
+    const args = ['buildx', 'build', '--builder', plan.builder, '--progress=plain', '--provenance=false', '--build-arg', `${RUN_NONCE_ARG}=${plan.nonce}`];
+    if (plan.namespaceArg)
+        args.push('--build-arg', plan.namespaceArg);
+    for (const context of plan.imageContexts)
+        args.push('--build-context', context);
+    return args;
+}
+/** The user's build contexts whose name is the helper image, e.g. `busybox:1.36=oci-layout://...`. */
+function contextsForImage(buildContexts, image) {
+    return buildContexts.filter(context => context.slice(0, context.indexOf('=')) === image);
+}
+function cacheNamespaceArg(buildArgs) {
+    return buildArgs.find(arg => arg.startsWith('BUILDKIT_CACHE_MOUNT_NS='));
+}
+
+;// CONCATENATED MODULE: ./src/units.ts
+const UNITS = {
+    '': 1,
+    B: 1,
+    K: 1024,
+    KB: 1024,
+    KIB: 1024,
+    M: 1024 ** 2,
+    MB: 1024 ** 2,
+    MIB: 1024 ** 2,
+    G: 1024 ** 3,
+    GB: 1024 ** 3,
+    GIB: 1024 ** 3,
+    T: 1024 ** 4,
+    TB: 1024 ** 4,
+    TIB: 1024 ** 4
+};
+/** Parses "4GB", "512 MiB", "1.5g" or a plain byte count; binary multiples, like docker's own flags. */
+function units_parseSize(text) {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
+    if (!match)
+        return undefined;
+    const multiple = UNITS[match[2].toUpperCase()];
+    if (multiple === undefined)
+        return undefined;
+    return Math.round(parseFloat(match[1]) * multiple);
+}
+function formatBytes(bytes) {
+    if (bytes < 1024)
+        return `${bytes} B`;
+    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+    let value = bytes / 1024;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+function formatSeconds(ms) {
+    return `${(ms / 1000).toFixed(1)} s`;
+}
+
+;// CONCATENATED MODULE: ./src/inputs.ts
+
+
+
+
+
+
+class InputError extends Error {
+    constructor(input, value, accepted) {
+        super(`Input '${input}' has an invalid value '${value}': ${accepted}`);
+        this.name = 'InputError';
+    }
+}
+const DEFAULT_CACHE_MOUNTS_IMAGE = 'busybox:1.36';
+const CACHE_MODES = (/* unused pure expression or super */ null && (['max', 'min', 'off']));
+const COMPRESSIONS = (/* unused pure expression or super */ null && (['gzip', 'zstd', 'uncompressed']));
+/** Level 1 writes gzip about twice as fast as BuildKit's default (6); cache layers are read far more often than their size matters. */
+const DEFAULT_GZIP_LEVEL = 1;
+const MAX_LEVEL = { gzip: 9, zstd: 22, uncompressed: 0 };
+const DRIVERS = (/* unused pure expression or super */ null && (['docker-container', 'remote']));
+const TRANSPORTS = (/* unused pure expression or super */ null && (['auto', 'registry', 'local']));
+const ARG_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+const SECRET_ID = /^[A-Za-z0-9_.-]+$/;
+/** Reads and validates every input once; throws an InputError naming the first bad one. */
+function parseInputs(read, workspace) {
+    const bool = (name, fallback) => parseBoolean(name, read(name), fallback);
+    const list = (name, commas) => parseList(read(name), { commas });
+    const context = read(Input.Context).trim() || '.';
+    const inputs = {
+        context,
+        file: resolveDockerfile(context, read(Input.File).trim(), workspace),
+        tags: list(Input.Tags, true),
+        labels: list(Input.Labels, false),
+        buildArgs: validateBuildArgs(list(Input.BuildArgs, false)),
+        buildContexts: validateBuildContexts(list(Input.BuildContexts, false)),
+        target: read(Input.Target).trim(),
+        platforms: list(Input.Platforms, true),
+        push: bool(Input.Push, false),
+        load: bool(Input.Load, false),
+        secrets: parseSecrets(list(Input.Secrets, false)),
+        noCache: bool(Input.NoCache, false),
+        pull: bool(Input.Pull, false),
+        driver: oneOf(Input.Driver, read(Input.Driver).trim().toLowerCase() || 'docker-container', DRIVERS),
+        endpoint: read(Input.Endpoint).trim(),
+        driverOpts: list(Input.DriverOpts, false),
+        buildkitdConfigInline: read(Input.BuildkitdConfigInline),
+        buildxVersion: parseBuildxVersion(read(Input.BuildxVersion).trim()),
+        keepBuilder: bool(Input.KeepBuilder, false),
+        cacheMode: oneOf(Input.CacheMode, read(Input.CacheMode).trim().toLowerCase() || 'max', CACHE_MODES),
+        cachePath: read(Input.CachePath).trim(),
+        cacheKey: parseCacheKey(read(Input.CacheKey).trim()),
+        cacheSave: bool(Input.CacheSave, true),
+        cacheMaxSize: parseMaxSize(read(Input.CacheMaxSize).trim()),
+        ...parseCompression(read(Input.CacheCompression).trim().toLowerCase() || 'gzip', read(Input.CacheCompressionLevel).trim()),
+        cacheMounts: parseCacheMounts(list(Input.CacheMounts, false)),
+        cacheMountsImage: parseImage(Input.CacheMountsImage, read(Input.CacheMountsImage).trim() || DEFAULT_CACHE_MOUNTS_IMAGE),
+        cacheTransport: 'local'
+    };
+    inputs.cacheTransport = resolveTransport(oneOf(Input.CacheTransport, read(Input.CacheTransport).trim().toLowerCase() || 'auto', TRANSPORTS), inputs);
+    checkCombinations(inputs);
+    return inputs;
+}
+function parseBoolean(name, value, fallback) {
+    const text = value.trim();
+    if (text === '')
+        return fallback;
+    if (/^true$/i.test(text))
+        return true;
+    if (/^false$/i.test(text))
+        return false;
+    throw new InputError(name, text, "expected 'true' or 'false'");
+}
+function oneOf(name, value, accepted) {
+    if (accepted.includes(value))
+        return value;
+    throw new InputError(name, value, `expected one of ${accepted.map(a => `'${a}'`).join(', ')}`);
+}
+function isRemoteContext(context) {
+    return /^(https?:\/\/|git@|git:\/\/|ssh:\/\/)/.test(context) || context.endsWith('.git');
+}
+function resolveDockerfile(context, file, workspace) {
+    if (isRemoteContext(context))
+        return file;
+    const contextDir = path.resolve(workspace, context);
+    if (!inputs_isDirectory(contextDir)) {
+        throw new InputError(Input.Context, context, `no such directory (looked at ${contextDir})`);
+    }
+    const dockerfile = file ? path.resolve(workspace, file) : path.join(contextDir, 'Dockerfile');
+    if (!isFile(dockerfile)) {
+        throw new InputError(Input.File, file || '(default)', `no Dockerfile at ${dockerfile}`);
+    }
+    return dockerfile;
+}
+function inputs_isDirectory(target) {
+    return fs.statSync(target, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
+function isFile(target) {
+    return fs.statSync(target, { throwIfNoEntry: false })?.isFile() ?? false;
+}
+function validateBuildArgs(items) {
+    for (const item of items) {
+        const assignment = splitAssignment(item);
+        if (!assignment || !ARG_NAME.test(assignment.name)) {
+            throw new InputError(Input.BuildArgs, item, 'expected NAME=value, one per line');
+        }
+    }
+    return items;
+}
+function validateBuildContexts(items) {
+    for (const item of items) {
+        const assignment = splitAssignment(item);
+        if (!assignment || assignment.name === '' || assignment.value.trim() === '') {
+            throw new InputError(Input.BuildContexts, item, 'expected name=source (a path, docker-image://, oci-layout:// or URL), one per line');
+        }
+    }
+    return items;
+}
+function parseSecrets(items) {
+    return items.map(item => {
+        const assignment = splitAssignment(item);
+        if (!assignment || !SECRET_ID.test(assignment.name)) {
+            // The value may be a credential: name only the part before '='.
+            const shown = assignment ? `${assignment.name}=***` : '***';
+            throw new InputError(Input.Secrets, shown, 'expected id=value, one per line, id made of letters, digits, _ . -');
+        }
+        return { id: assignment.name, value: assignment.value };
+    });
+}
+function parseBuildxVersion(value) {
+    if (value === '' || value === 'latest' || /^v?\d+\.\d+\.\d+(-[\w.]+)?$/.test(value))
+        return value.replace(/^v/, '');
+    throw new InputError(Input.BuildxVersion, value, "expected empty (use the runner's buildx), 'latest' or a version like 0.13.1");
+}
+function parseCacheKey(value) {
+    if (value === '' || /^[^\s,]+$/.test(value))
+        return value;
+    throw new InputError(Input.CacheKey, value, 'expected a key prefix without spaces or commas');
+}
+function parseMaxSize(value) {
+    if (value === '')
+        return undefined;
+    const bytes = parseSize(value);
+    if (bytes === undefined || bytes <= 0) {
+        throw new InputError(Input.CacheMaxSize, value, "expected a size such as '4GB', '512MB' or a byte count");
+    }
+    return bytes;
+}
+function parseCompression(compressionText, levelText) {
+    const cacheCompression = oneOf(Input.CacheCompression, compressionText, COMPRESSIONS);
+    if (levelText === '')
+        return { cacheCompression, cacheCompressionLevel: cacheCompression === 'gzip' ? DEFAULT_GZIP_LEVEL : undefined };
+    const max = MAX_LEVEL[cacheCompression];
+    const level = /^\d+$/.test(levelText) ? Number(levelText) : NaN;
+    if (max === 0)
+        throw new InputError(Input.CacheCompressionLevel, levelText, "uncompressed has no level; leave it empty");
+    if (!(level >= 0 && level <= max))
+        throw new InputError(Input.CacheCompressionLevel, levelText, `expected a whole number from 0 to ${max} for ${cacheCompression}`);
+    return { cacheCompression, cacheCompressionLevel: level };
+}
+function parseCacheMounts(items) {
+    const requests = [];
+    for (const item of items) {
+        const request = parseCacheMountRequest(item);
+        if (typeof request === 'string') {
+            throw new InputError(Input.CacheMounts, item, `${request}; expected one mount per line: an id, a target path, or id=...,target=...`);
+        }
+        const name = request.id ?? request.target;
+        if (requests.some(other => (other.id ?? other.target) === name))
+            throw new InputError(Input.CacheMounts, item, 'each mount may be listed once');
+        requests.push(request);
+    }
+    return requests;
+}
+function parseImage(name, value) {
+    if (/^[a-z0-9][\w.\-/:@]*$/i.test(value))
+        return value;
+    throw new InputError(name, value, 'expected an image reference such as busybox:1.36');
+}
+/** The network the docker-container builder asks for in driver-opts; undefined when it leaves it to the action. */
+function inputs_builderNetwork(inputs) {
+    return inputs.driverOpts.map(opt => splitAssignment(opt)).find(pair => pair?.name.trim() === 'network')?.value.trim();
+}
+/**
+ * auto picks the registry when the action creates a docker-container builder on the host network
+ * (it asks for network=host unless driver-opts say otherwise); a remote buildkitd may not share
+ * the runner's loopback, so it gets the registry only when asked for it.
+ */
+function resolveTransport(requested, inputs) {
+    const network = inputs_builderNetwork(inputs);
+    const onHostNetwork = inputs.driver === 'docker-container' && (network === undefined || network === 'host');
+    if (requested === 'registry' && inputs.driver === 'docker-container' && !onHostNetwork) {
+        throw new InputError(Input.CacheTransport, requested, `the registry transport needs the builder on the host network, but driver-opts set network=${network}; drop that option or use 'local'`);
+    }
+    if (requested === 'auto')
+        return onHostNetwork ? 'registry' : 'local';
+    return requested;
+}
+function checkCombinations(inputs) {
+    if (inputs.cacheMounts.length > 0 && inputs.cacheMode === 'off') {
+        throw new InputError(Input.CacheMounts, inputs.cacheMounts.map(m => m.text).join(', '), "cache mounts travel inside the cache, so they need cache-mode 'max' or 'min', not 'off'");
+    }
+    if (inputs.driver === 'remote' && inputs.endpoint === '') {
+        throw new InputError(Input.Endpoint, '', "driver 'remote' needs an endpoint such as tcp://buildkitd:1234");
+    }
+    if (inputs.driver !== 'remote' && inputs.endpoint !== '') {
+        throw new InputError(Input.Endpoint, inputs.endpoint, "an endpoint is only used with driver 'remote'");
+    }
+    if (inputs.load && inputs.platforms.length > 1) {
+        throw new InputError(Input.Platforms, inputs.platforms.join(','), "'load' can import one platform only into the Docker engine; build one platform or drop 'load'");
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/buildx-args.ts
+
 const SECRET_ENV_PREFIX = 'BUILDX_CACHE_ACTION_SECRET_';
 function buildx_args_builderCreateArgs(inputs, name, configFile) {
     const args = ['buildx', 'create', '--name', name, '--driver', inputs.driver];
     for (const opt of inputs.driverOpts)
         args.push('--driver-opt', opt);
+    // The cache registry listens on the runner's loopback; only the host network reaches it.
+    if (inputs.driver === 'docker-container' && inputs.cacheTransport === 'registry' && builderNetwork(inputs) === undefined)
+        args.push('--driver-opt', 'network=host');
     if (configFile)
         args.push('--config', configFile);
     if (inputs.driver === 'remote')
@@ -41999,10 +42542,13 @@ function secretEnv(inputs) {
 }
 function cacheArgs(inputs, plan, { ignoreError = true } = {}) {
     const args = [];
-    if (plan.cacheFrom && !inputs.noCache)
-        args.push('--cache-from', `type=local,src=${plan.cacheFrom}`);
-    if (plan.cacheTo)
-        args.push('--cache-to', cacheToValue(inputs, plan.cacheTo, plan.exportMode, ignoreError));
+    const source = plan.registry ? plan.registry.importRef && `type=registry,ref=${plan.registry.importRef}` : `type=local,src=${plan.cacheFrom}`;
+    if (plan.cacheFrom && source && !inputs.noCache)
+        args.push('--cache-from', source);
+    if (plan.cacheTo) {
+        const destination = plan.registry ? `type=registry,ref=${plan.registry.exportRef},oci-mediatypes=true` : `type=local,dest=${plan.cacheTo}`;
+        args.push('--cache-to', `${destination},${exportOptions(inputs, plan.exportMode, ignoreError)}`);
+    }
     return args;
 }
 /**
@@ -42010,9 +42556,9 @@ function cacheArgs(inputs, plan, { ignoreError = true } = {}) {
  * incomplete and keeps the previous cache. The compression applies to layers only the cache holds: layers of
  * an image being pushed or loaded are compressed by the image exporter first, and reused as they are.
  */
-function cacheToValue(inputs, dest, mode, ignoreError) {
+function exportOptions(inputs, mode, ignoreError) {
     const level = inputs.cacheCompressionLevel !== undefined ? `,compression-level=${inputs.cacheCompressionLevel}` : '';
-    return `type=local,dest=${dest},mode=${mode},compression=${inputs.cacheCompression}${level}${ignoreError ? ',ignore-error=true' : ''}`;
+    return `mode=${mode},compression=${inputs.cacheCompression}${level}${ignoreError ? ',ignore-error=true' : ''}`;
 }
 function outputArgs(inputs) {
     const args = [];
@@ -42103,55 +42649,6 @@ async function removeBuilder(name) {
     if (result.exitCode !== 0)
         warning(`could not remove builder ${name}: ${result.stderr.trim()}`);
 }
-
-;// CONCATENATED MODULE: ./src/constants.ts
-/** Every input, output and state name, spelled once. */
-var Input;
-(function (Input) {
-    Input["Context"] = "context";
-    Input["File"] = "file";
-    Input["Tags"] = "tags";
-    Input["Labels"] = "labels";
-    Input["BuildArgs"] = "build-args";
-    Input["BuildContexts"] = "build-contexts";
-    Input["Target"] = "target";
-    Input["Platforms"] = "platforms";
-    Input["Push"] = "push";
-    Input["Load"] = "load";
-    Input["Secrets"] = "secrets";
-    Input["NoCache"] = "no-cache";
-    Input["Pull"] = "pull";
-    Input["Driver"] = "driver";
-    Input["Endpoint"] = "endpoint";
-    Input["DriverOpts"] = "driver-opts";
-    Input["BuildkitdConfigInline"] = "buildkitd-config-inline";
-    Input["BuildxVersion"] = "buildx-version";
-    Input["KeepBuilder"] = "keep-builder";
-    Input["CacheMode"] = "cache-mode";
-    Input["CachePath"] = "cache-path";
-    Input["CacheKey"] = "cache-key";
-    Input["CacheSave"] = "cache-save";
-    Input["CacheMaxSize"] = "cache-max-size";
-    Input["CacheCompression"] = "cache-compression";
-    Input["CacheCompressionLevel"] = "cache-compression-level";
-    Input["CacheMounts"] = "cache-mounts";
-    Input["CacheMountsImage"] = "cache-mounts-image";
-})(Input || (Input = {}));
-var Output;
-(function (Output) {
-    Output["ImageId"] = "imageid";
-    Output["Digest"] = "digest";
-    Output["Metadata"] = "metadata";
-    Output["CacheHit"] = "cache-hit";
-    Output["CacheKey"] = "cache-key";
-    Output["CacheSize"] = "cache-size";
-    Output["CachedSteps"] = "cached-steps";
-    Output["TotalSteps"] = "total-steps";
-    Output["CacheMounts"] = "cache-mounts";
-})(Output || (Output = {}));
-const ACTION_NAME = 'buildx-cache-action';
-/** Written into the cache directory; carries what the next run needs to know about this cache. */
-const CACHE_META_FILE = 'buildx-cache-action.json';
 
 ;// CONCATENATED MODULE: ./src/cache-meta.ts
 
@@ -49844,8 +50341,6 @@ function policies_userAgentPolicy_userAgentPolicy(options = {}) {
     };
 }
 //# sourceMappingURL=userAgentPolicy.js.map
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./node_modules/@typespec/ts-http-runtime/dist/esm/util/sha256.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -89941,8 +90436,6 @@ class Batch {
     }
 }
 //# sourceMappingURL=Batch.js.map
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./node_modules/@actions/cache/node_modules/@azure/storage-blob/dist/esm/utils/utils.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -98908,6 +99401,11 @@ function downgradeErrors(text) {
  */
 const SEPARATE_FILE_MIN_BYTES = 1024 * 1024;
 const FILE_LIST = 'buildx-cache-action-files.json';
+/**
+ * Layer blobs of a restored cache left in the cache service until BuildKit asks for one (registry
+ * transport): a build that takes a step from the cache without needing its layer never downloads it.
+ */
+const REMOTE_LIST = 'buildx-cache-action-remote.json';
 function file_entries_fileEntryKey(file) {
     return `buildx-cache-file-${file.sha256}`;
 }
@@ -98936,13 +99434,13 @@ async function listSeparateFiles(dir, minBytes = SEPARATE_FILE_MIN_BYTES) {
     }
     return files.sort((a, b) => a.path.localeCompare(b.path));
 }
-/** Moves the large files out, so the main entry holds only the small ones and the list. */
-async function stageFiles(dir, files) {
+/** Moves the large files out, so the main entry holds only the small ones and the list (which also names files never downloaded). */
+async function stageFiles(dir, files, listed = files) {
     await promises_namespaceObject.rm(file_entries_stagingDir(dir), { recursive: true, force: true });
     await promises_namespaceObject.mkdir(file_entries_stagingDir(dir), { recursive: true });
     for (const file of files)
         await promises_namespaceObject.rename(external_node_path_namespaceObject.join(dir, file.path), file_entries_stagedPath(dir, file));
-    await promises_namespaceObject.writeFile(external_node_path_namespaceObject.join(dir, FILE_LIST), JSON.stringify(files, null, 1));
+    await promises_namespaceObject.writeFile(external_node_path_namespaceObject.join(dir, FILE_LIST), JSON.stringify(listed, null, 1));
 }
 /** Puts staged files back where they belong; those not staged (not restored) are skipped. */
 async function file_entries_unstageFiles(dir, files) {
@@ -98959,14 +99457,28 @@ async function file_entries_unstageFiles(dir, files) {
 }
 /** The list a restored main entry carries; empty for a cache saved in one piece. */
 async function file_entries_readFileList(dir) {
-    const text = await fs.readFile(path.join(dir, FILE_LIST), 'utf8').catch(() => undefined);
+    return readList(path.join(dir, FILE_LIST));
+}
+/** Files of this cache directory that are in the cache service but not on disk. */
+async function file_entries_readRemoteList(dir) {
+    return readList(external_node_path_namespaceObject.join(dir, REMOTE_LIST));
+}
+async function file_entries_writeRemoteList(dir, files) {
+    const file = path.join(dir, REMOTE_LIST);
+    if (files.length === 0)
+        await fs.rm(file, { force: true });
+    else
+        await fs.writeFile(file, JSON.stringify(files, null, 1));
+}
+async function readList(file) {
+    const text = await promises_namespaceObject.readFile(file, 'utf8').catch(() => undefined);
     if (text === undefined)
         return [];
     const files = JSON.parse(text);
-    for (const file of files) {
+    for (const entry of files) {
         // The list comes from the cache service: a path that leaves the directory is not followed.
-        if (!/^[0-9a-f]{64}$/.test(file.sha256) || file.path.startsWith('/') || file.path.split('/').includes('..')) {
-            throw new Error(`the restored file list names an invalid file: ${JSON.stringify(file)}`);
+        if (!/^[0-9a-f]{64}$/.test(entry.sha256) || entry.path.startsWith('/') || entry.path.split('/').includes('..')) {
+            throw new Error(`the restored file list names an invalid file: ${JSON.stringify(entry)}`);
         }
     }
     return files;
@@ -98991,129 +99503,8 @@ async function fileSha256(file) {
     return hash.digest('hex');
 }
 
-;// CONCATENATED MODULE: ./src/units.ts
-const UNITS = {
-    '': 1,
-    B: 1,
-    K: 1024,
-    KB: 1024,
-    KIB: 1024,
-    M: 1024 ** 2,
-    MB: 1024 ** 2,
-    MIB: 1024 ** 2,
-    G: 1024 ** 3,
-    GB: 1024 ** 3,
-    GIB: 1024 ** 3,
-    T: 1024 ** 4,
-    TB: 1024 ** 4,
-    TIB: 1024 ** 4
-};
-/** Parses "4GB", "512 MiB", "1.5g" or a plain byte count; binary multiples, like docker's own flags. */
-function parseSize(text) {
-    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
-    if (!match)
-        return undefined;
-    const multiple = UNITS[match[2].toUpperCase()];
-    if (multiple === undefined)
-        return undefined;
-    return Math.round(parseFloat(match[1]) * multiple);
-}
-function formatBytes(bytes) {
-    if (bytes < 1024)
-        return `${bytes} B`;
-    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-    let value = bytes / 1024;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-}
-function formatSeconds(ms) {
-    return `${(ms / 1000).toFixed(1)} s`;
-}
-
-;// CONCATENATED MODULE: ./src/cache-store.ts
-
-
-
-
-
-
-/** Parallel transfers of large files; the service and the runner's disk both gain from a few at once. */
-const FILE_CONCURRENCY = 4;
-function serviceAvailable() {
-    return isFeatureAvailable();
-}
-async function restoreDir(dir, primaryKey, restoreKeys) {
-    try {
-        const main = await watchCacheLog(() => cache.restoreCache([dir], primaryKey, restoreKeys));
-        if (!main.result)
-            return { archiveBytes: main.archiveBytes, warnings: main.warnings };
-        const files = await readFileList(dir);
-        if (files.length === 0)
-            return { key: main.result, archiveBytes: main.archiveBytes, warnings: main.warnings };
-        await fs.rm(stagingDir(dir), { recursive: true, force: true });
-        const fetched = await watchCacheLog(() => mapLimit(files, FILE_CONCURRENCY, file => cache.restoreCache([stagedPath(dir, file)], fileEntryKey(file))));
-        await unstageFiles(dir, files);
-        const warnings = [...main.warnings, ...fetched.warnings];
-        const missing = files.filter((_, i) => fetched.result[i] === undefined);
-        if (missing.length > 0)
-            warnings.push(`${missing.length} of ${files.length} large files of the cache are not in the cache service (evicted?): ${missing.map(f => f.path).join(', ')}`);
-        return { key: main.result, archiveBytes: (main.archiveBytes ?? 0) + (fetched.archiveBytes ?? 0), warnings };
-    }
-    catch (error) {
-        return { warnings: [`cache restore failed: ${error.message}`] };
-    }
-}
-/**
- * Uploads the large files the service does not hold yet, then the main entry. The main entry is
- * only saved once every file it lists is in the service: a cache that names missing files is no cache.
- */
-async function saveDir(dir, key) {
-    const files = await listSeparateFiles(dir);
-    try {
-        await stageFiles(dir, files);
-        const uploads = await cache_log_watchCacheLog(() => file_entries_mapLimit(files, FILE_CONCURRENCY, file => saveFile(dir, file)));
-        const failed = files.filter((_, i) => uploads.result[i] === 'failed');
-        if (failed.length > 0) {
-            const reason = `${failed.length} large files could not be uploaded (${failed.map(f => f.path).join(', ')})`;
-            return { status: 'not-saved', reason, warnings: [...uploads.warnings, `${reason}; the cache was not saved`] };
-        }
-        const main = await cache_log_watchCacheLog(() => cache_saveCache([dir], key));
-        // -1: the library has already logged why. It says "another job may be creating this cache" (info) both
-        // for a real race and for a service it could not reach; other failures come as warnings.
-        if (main.result === -1) {
-            const reason = main.warnings.length > 0 ? main.warnings.join('; ') : 'the service did not reserve the key: another job holds it, or the service could not be reached (see the log)';
-            return { status: 'not-saved', reason, warnings: main.warnings };
-        }
-        const stored = files.filter((_, i) => uploads.result[i] === 'stored');
-        const tally = { uploaded: files.length - stored.length, stored: stored.length, storedBytes: stored.reduce((sum, f) => sum + f.bytes, 0) };
-        if (files.length > 0)
-            info(`Large files: ${tally.uploaded} uploaded, ${tally.stored} already in the cache service (${formatBytes(tally.storedBytes)} not uploaded again)`);
-        return { status: 'saved', archiveBytes: (main.archiveBytes ?? 0) + (uploads.archiveBytes ?? 0), files: tally };
-    }
-    catch (error) {
-        core_debug(String(error.stack));
-        return { status: 'failed', warning: `cache save failed: ${error.message}` };
-    }
-    finally {
-        await file_entries_unstageFiles(dir, files);
-    }
-}
-/** stored: the service already has it; uploaded: sent now (or by a job racing this one); failed: not there. */
-async function saveFile(dir, file) {
-    const paths = [file_entries_stagedPath(dir, file)];
-    const key = file_entries_fileEntryKey(file);
-    if (await restoreCache(paths, key, [], { lookupOnly: true }))
-        return 'stored';
-    if ((await cache_saveCache(paths, key)) !== -1)
-        return 'uploaded';
-    return (await restoreCache(paths, key, [], { lookupOnly: true })) ? 'uploaded' : 'failed';
-}
-
 ;// CONCATENATED MODULE: ./src/local-cache.ts
+
 
 
 function blobPath(dir, digest) {
@@ -99123,6 +99514,7 @@ function blobPath(dir, digest) {
 /**
  * Follows index.json through every manifest to every blob and checks each is present with the
  * size its descriptor claims: an export cut short or a damaged restore fails here, not in BuildKit.
+ * A layer left in the cache service (REMOTE_LIST) counts as present when its listed size matches.
  */
 async function checkLocalCache(dir) {
     let index;
@@ -99134,24 +99526,30 @@ async function checkLocalCache(dir) {
     }
     try {
         const seen = new Set();
+        const remote = remoteSizes(await file_entries_readRemoteList(dir));
         const root = JSON.parse(index.toString());
         if (!root.manifests || root.manifests.length === 0)
             return { ok: false, reason: 'index.json lists no manifests' };
         let bytes = index.length;
         for (const descriptor of root.manifests)
-            bytes += await checkDescriptor(dir, descriptor, seen);
+            bytes += await checkDescriptor(dir, descriptor, seen, remote);
         return { ok: true, index, bytes, digests: seen };
     }
     catch (error) {
         return { ok: false, reason: error.message };
     }
 }
-async function checkDescriptor(dir, descriptor, seen) {
+function remoteSizes(files) {
+    return new Map(files.map(file => [`sha256:${file.sha256}`, file.bytes]));
+}
+async function checkDescriptor(dir, descriptor, seen, remote) {
     if (seen.has(descriptor.digest))
         return 0;
     seen.add(descriptor.digest);
     const file = blobPath(dir, descriptor.digest);
     const stat = await promises_namespaceObject.stat(file).catch(() => undefined);
+    if (!stat && remote.get(descriptor.digest) === descriptor.size && !isManifest(descriptor.mediaType))
+        return descriptor.size;
     if (!stat)
         throw new Error(`blob ${descriptor.digest} is missing`);
     if (stat.size !== descriptor.size) {
@@ -99162,7 +99560,7 @@ async function checkDescriptor(dir, descriptor, seen) {
         const manifest = JSON.parse(await promises_namespaceObject.readFile(file, 'utf8'));
         const children = [...(manifest.manifests ?? []), ...(manifest.layers ?? []), ...(manifest.config ? [manifest.config] : [])];
         for (const child of children)
-            bytes += await checkDescriptor(dir, child, seen);
+            bytes += await checkDescriptor(dir, child, seen, remote);
     }
     return bytes;
 }
@@ -99178,6 +99576,50 @@ async function directorySize(dir) {
             total += (await promises_namespaceObject.stat(external_node_path_namespaceObject.join(entry.parentPath, entry.name))).size;
     }
     return total;
+}
+/** Bytes of the cache: its files, and its layers left in the cache service. */
+async function cacheSize(dir) {
+    const onDisk = await directorySize(dir);
+    let remote = 0;
+    for (const file of await file_entries_readRemoteList(dir)) {
+        if (!(await local_cache_exists(external_node_path_namespaceObject.join(dir, file.path))))
+            remote += file.bytes;
+    }
+    return onDisk + remote;
+}
+/**
+ * Digests of the layer blobs the cache's manifests name: the files that can stay in the cache
+ * service until BuildKit needs one. Manifests and cache configs are always read, so never listed.
+ */
+async function local_cache_layerDigests(dir) {
+    const layers = new Set();
+    const index = await readJson(path.join(dir, 'index.json'));
+    for (const descriptor of index?.manifests ?? []) {
+        const manifest = await readJson(blobPath(dir, descriptor.digest));
+        for (const child of [...(manifest?.manifests ?? []), ...(manifest?.layers ?? [])]) {
+            if (/layer/.test(child.mediaType ?? ''))
+                layers.add(child.digest);
+        }
+    }
+    return layers;
+}
+async function readJson(file) {
+    const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+    return text === undefined ? undefined : JSON.parse(text);
+}
+/** The export starts out knowing the restored layers still in the cache service, as BuildKit is told they exist. */
+async function carryRemoteList(fromDir, toDir) {
+    await fs.mkdir(toDir, { recursive: true });
+    await writeRemoteList(toDir, await readRemoteList(fromDir));
+}
+/** Keeps, of the layers the export was told exist, those its index names and that are not on disk. */
+async function pruneRemoteList(dir, referenced) {
+    const kept = [];
+    for (const file of await readRemoteList(dir)) {
+        if (referenced.has(`sha256:${file.sha256}`) && !(await local_cache_exists(path.join(dir, file.path))))
+            kept.push(file);
+    }
+    await writeRemoteList(dir, kept);
 }
 /** Every blob file of a cache directory, named by its digest (`sha256:<hex>`, from its path). */
 async function blobFiles(dir) {
@@ -99224,6 +99666,123 @@ async function pruneUnreferenced(dir, referenced) {
 }
 async function local_cache_exists(target) {
     return promises_namespaceObject.access(target).then(() => true, () => false);
+}
+
+;// CONCATENATED MODULE: ./src/cache-store.ts
+
+
+
+
+
+
+
+
+/** Parallel transfers of large files; the service and the runner's disk both gain from a few at once. */
+const FILE_CONCURRENCY = 4;
+/** Lookups move no data; more of them at once only costs the service a few requests. */
+const LOOKUP_CONCURRENCY = 8;
+function serviceAvailable() {
+    return isFeatureAvailable();
+}
+async function restoreDir(dir, primaryKey, restoreKeys, options) {
+    try {
+        const main = await watchCacheLog(() => cache.restoreCache([dir], primaryKey, restoreKeys));
+        if (!main.result)
+            return { archiveBytes: main.archiveBytes, warnings: main.warnings };
+        const files = await readFileList(dir);
+        await writeRemoteList(dir, []);
+        if (files.length === 0)
+            return { key: main.result, archiveBytes: main.archiveBytes, warnings: main.warnings };
+        const layers = options.lazyLayers ? await layerDigests(dir) : new Set();
+        const lazy = files.filter(file => layers.has(`sha256:${file.sha256}`) && file.path === `blobs/sha256/${file.sha256}`);
+        const eager = files.filter(file => !lazy.includes(file));
+        await fs.rm(stagingDir(dir), { recursive: true, force: true });
+        const fetched = await watchCacheLog(() => mapLimit(eager, FILE_CONCURRENCY, file => cache.restoreCache([stagedPath(dir, file)], fileEntryKey(file))));
+        // Only asked whether the service holds them: a restore must not promise BuildKit a layer that is gone.
+        const found = await mapLimit(lazy, LOOKUP_CONCURRENCY, file => cache.restoreCache([stagedPath(dir, file)], fileEntryKey(file), [], { lookupOnly: true }));
+        await unstageFiles(dir, eager);
+        const remote = lazy.filter((_, i) => found[i] !== undefined);
+        await writeRemoteList(dir, remote);
+        const warnings = [...main.warnings, ...fetched.warnings];
+        const missing = [...eager.filter((_, i) => fetched.result[i] === undefined), ...lazy.filter((_, i) => found[i] === undefined)];
+        if (missing.length > 0)
+            warnings.push(`${missing.length} of ${files.length} large files of the cache are not in the cache service (evicted?): ${missing.map(f => f.path).join(', ')}`);
+        return { key: main.result, archiveBytes: (main.archiveBytes ?? 0) + (fetched.archiveBytes ?? 0), warnings, remoteFiles: remote.length, remoteBytes: remote.reduce((sum, file) => sum + file.bytes, 0) };
+    }
+    catch (error) {
+        return { warnings: [`cache restore failed: ${error.message}`] };
+    }
+}
+/** Downloads one layer left in the service into its place in the cache directory; the archive's size, or undefined when it is not there. */
+async function fetchRemoteFile(dir, file) {
+    const fetched = await watchCacheLog(() => cache.restoreCache([stagedPath(dir, file)], fileEntryKey(file)));
+    for (const message of fetched.warnings)
+        core.warning(message);
+    if (!fetched.result)
+        return undefined;
+    const target = path.join(dir, file.path);
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    await fs.rename(stagedPath(dir, file), target);
+    return fetched.archiveBytes ?? file.bytes;
+}
+/**
+ * Uploads the large files the service does not hold yet, then the main entry. The main entry is
+ * only saved once every file it lists is in the service: a cache that names missing files is no cache.
+ */
+async function saveDir(dir, key) {
+    const local = await listSeparateFiles(dir);
+    const remote = await stillRemote(dir, local);
+    const files = [...local, ...remote];
+    try {
+        await stageFiles(dir, local, files);
+        const uploads = await cache_log_watchCacheLog(() => file_entries_mapLimit(files, FILE_CONCURRENCY, file => (remote.includes(file) ? lookupFile(dir, file) : saveFile(dir, file))));
+        const failed = files.filter((_, i) => uploads.result[i] === 'failed');
+        if (failed.length > 0) {
+            const reason = `${failed.length} large files could not be uploaded (${failed.map(f => f.path).join(', ')})`;
+            return { status: 'not-saved', reason, warnings: [...uploads.warnings, `${reason}; the cache was not saved`] };
+        }
+        const main = await cache_log_watchCacheLog(() => cache_saveCache([dir], key));
+        // -1: the library has already logged why. It says "another job may be creating this cache" (info) both
+        // for a real race and for a service it could not reach; other failures come as warnings.
+        if (main.result === -1) {
+            const reason = main.warnings.length > 0 ? main.warnings.join('; ') : 'the service did not reserve the key: another job holds it, or the service could not be reached (see the log)';
+            return { status: 'not-saved', reason, warnings: main.warnings };
+        }
+        const stored = files.filter((_, i) => uploads.result[i] === 'stored');
+        const tally = { uploaded: files.length - stored.length, stored: stored.length, storedBytes: stored.reduce((sum, f) => sum + f.bytes, 0) };
+        if (files.length > 0)
+            info(`Large files: ${tally.uploaded} uploaded, ${tally.stored} already in the cache service (${formatBytes(tally.storedBytes)} not uploaded again)`);
+        return { status: 'saved', archiveBytes: (main.archiveBytes ?? 0) + (uploads.archiveBytes ?? 0), files: tally };
+    }
+    catch (error) {
+        core_debug(String(error.stack));
+        return { status: 'failed', warning: `cache save failed: ${error.message}` };
+    }
+    finally {
+        await file_entries_unstageFiles(dir, local);
+    }
+}
+/** Layers this cache names that never left the service: the main entry lists them, nobody uploads them. */
+async function stillRemote(dir, local) {
+    const remote = [];
+    for (const file of await file_entries_readRemoteList(dir)) {
+        if (!local.some(other => other.sha256 === file.sha256) && !(await local_cache_exists(external_node_path_namespaceObject.join(dir, file.path))))
+            remote.push(file);
+    }
+    return remote;
+}
+async function lookupFile(dir, file) {
+    return (await restoreCache([file_entries_stagedPath(dir, file)], file_entries_fileEntryKey(file), [], { lookupOnly: true })) ? 'stored' : 'failed';
+}
+/** stored: the service already has it; uploaded: sent now (or by a job racing this one); failed: not there. */
+async function saveFile(dir, file) {
+    const paths = [file_entries_stagedPath(dir, file)];
+    const key = file_entries_fileEntryKey(file);
+    if (await restoreCache(paths, key, [], { lookupOnly: true }))
+        return 'stored';
+    if ((await cache_saveCache(paths, key)) !== -1)
+        return 'uploaded';
+    return (await restoreCache(paths, key, [], { lookupOnly: true })) ? 'uploaded' : 'failed';
 }
 
 ;// CONCATENATED MODULE: ./src/report.ts
@@ -99384,7 +99943,14 @@ function restoreText(report) {
     if (!restore || restore.hit === 'miss')
         return `nothing${restore?.note ? ` (${plain(restore.note)})` : ''}`;
     const size = restore.archiveBytes !== undefined ? `${formatBytes(restore.archiveBytes)} downloaded` : 'local copy';
-    return `${code(restore.key ?? '')}, ${size}${restore.note ? ` (${plain(restore.note)})` : ''}`;
+    return `${code(restore.key ?? '')}, ${size}${lazyText(restore)}${restore.note ? ` (${plain(restore.note)})` : ''}`;
+}
+function lazyText(restore) {
+    if (!restore.remoteFiles)
+        return '';
+    const fetched = restore.fetchedFiles ?? 0;
+    const bytes = fetched > 0 ? ` (${formatBytes(restore.fetchedBytes ?? 0)} more downloaded)` : '';
+    return `; ${restore.remoteFiles} large layers (${formatBytes(restore.remoteBytes ?? 0)}) left in the cache service, ${fetched} of them fetched when the build needed them${bytes}`;
 }
 function newCacheText(report) {
     const fresh = report.newCache;
@@ -99510,6 +100076,7 @@ async function post() {
 async function rotate(state) {
     const { cacheDir, exportDir, report } = state;
     if (state.cacheReused) {
+        await discardExport(exportDir);
         report.rotation = { replaced: false, note: 'every step came from the restored cache, which is kept as it is (nothing exported)' };
         return true;
     }
@@ -99522,10 +100089,10 @@ async function rotate(state) {
         return false;
     }
     const previous = await readCacheMeta(cacheDir);
-    const bytesBefore = await directorySize(cacheDir);
+    const bytesBefore = await cacheSize(cacheDir);
     const stale = await staleBlobs(cacheDir, exportDir);
     await replaceCache(cacheDir, exportDir);
-    const bytesAfter = await directorySize(cacheDir);
+    const bytesAfter = await cacheSize(cacheDir);
     await writeCacheMeta(cacheDir, nextCacheMeta(state.newKey, report.exportMode ?? 'max', bytesAfter, previous, new Date()));
     const note = bytesBefore === 0 ? 'first cache on this runner' : `${stale.count} stale blobs dropped (${formatBytes(stale.bytes)})`;
     report.rotation = { replaced: true, note, bytesBefore: bytesBefore || undefined, bytesAfter };

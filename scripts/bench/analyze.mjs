@@ -46,13 +46,19 @@ export function throughput(results, workload) {
     const reps = [...new Set(results.records.filter(r => r.workload === workload && r.config === config).map(r => r.rep))]
     const saves = []
     const restores = []
+    const lazy = []
     for (const rep of reps) {
       const seed = results.records.find(r => r.workload === workload && r.config === config && r.rep === rep && r.scenario === 'seed' && r.ok)
       const warm = results.records.find(r => r.workload === workload && r.config === config && r.rep === rep && r.scenario === 'no-change' && r.ok)
       if (seed?.cacheBytes && seed.bytesUp > 0) saves.push(mbps(seed.cacheBytes, seed.phases.save))
-      if (seed?.cacheBytes && warm?.bytesDown > 0) restores.push(mbps(seed.cacheBytes, warm.phases.restore))
+      // A restore that leaves layers in the cache service moves only the rest; its speed is counted over what it moved,
+      // and when that is under half of the cache, it is reported as what it did rather than as a throughput.
+      const restoredBytes = seed?.cacheBytes ? seed.cacheBytes - (warm?.remoteBytes ?? 0) : 0
+      if (seed?.cacheBytes && warm?.bytesDown > 0 && restoredBytes >= seed.cacheBytes / 2) restores.push(mbps(restoredBytes, warm.phases.restore))
+      else if (seed?.cacheBytes && warm?.remoteBytes > 0) lazy.push({ restoredBytes, remoteBytes: warm.remoteBytes, ms: warm.phases.restore })
     }
-    return { save: median(saves), restore: median(restores) }
+    const lazyMedian = lazy.length === 0 ? undefined : { restoredBytes: median(lazy.map(l => l.restoredBytes)), remoteBytes: median(lazy.map(l => l.remoteBytes)), ms: median(lazy.map(l => l.ms)) }
+    return { save: median(saves), restore: median(restores), lazy: lazyMedian }
   }
   const action = perConfig('action')
   const handwired = perConfig('handwired')
@@ -144,7 +150,9 @@ export function targets(results) {
     if (!has('action')) break
     const t = throughput(results, w)
     rows.push({ target: 'save >= 80% of raw tar|zstd throughput', scope: w, ...verdict(t.actionSaveShare, 0.8, 'min', pct) })
-    rows.push({ target: 'restore >= 80% of raw zstd -d|tar throughput', scope: w, ...verdict(t.actionRestoreShare, 0.8, 'min', pct) })
+    const lazy = t.action.lazy
+    const lazyText = lazy && `not a throughput: the no-change restore moved ${(lazy.restoredBytes / 1e6).toFixed(1)} MB in ${(lazy.ms / 1000).toFixed(1)} s and left ${(lazy.remoteBytes / 1e6).toFixed(1)} MB of layers in the cache service, fetched only if a step needs them`
+    rows.push({ target: 'restore >= 80% of raw zstd -d|tar throughput', scope: w, ...(t.actionRestoreShare === undefined && lazy ? { met: undefined, text: lazyText } : verdict(t.actionRestoreShare, 0.8, 'min', pct)) })
   }
   for (const w of workloads) {
     if (!has('action')) break

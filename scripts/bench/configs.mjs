@@ -65,9 +65,13 @@ function actionSession(ctx, workload, workspace, tag, { withMounts = true } = {}
         },
         bootRawMs: boot.ms,
         bootOverlapsRestore: Boolean(boot.overlapsPrevious),
-        bytesDown: report.restore?.archiveBytes ?? 0,
+        bytesDown: (report.restore?.archiveBytes ?? 0) + (report.restore?.fetchedBytes ?? 0),
         bytesUp: report.save?.status === 'saved' ? (report.save.archiveBytes ?? 0) : 0,
-        cacheBytes: session.cacheDir ? dirBytes(session.cacheDir) : undefined,
+        // Layers the restore left in the cache service (registry transport), fetched only when a step needs them.
+        remoteBytes: report.restore?.remoteBytes ?? 0,
+        fetchedBytes: report.restore?.fetchedBytes ?? 0,
+        // With the registry transport, layers BuildKit did not need stay in the cache service: count them too.
+        cacheBytes: report.newCache?.bytes ?? (session.cacheDir ? dirBytes(session.cacheDir) : undefined),
         cachedSteps: report.build?.cachedSteps,
         totalSteps: report.build?.totalSteps,
         stepsRun: report.build?.stepsRun,
