@@ -71,5 +71,17 @@ describe('the bundled action on fresh runners', () => {
     expect(fs.existsSync(`${cacheDirOf(job)}-new`)).toBe(false)
   })
 
+  test('4. the same cache read through the build session (cache-transport local): every layer downloaded, every step from cache', async () => {
+    const job = await runner.runJob(exampleInputs(key, { 'cache-transport': 'local' }))
+    expectStep(job, 'main', 0)
+    expectStep(job, 'post', 0)
+    expect(job.main.log).toContain(`type=local,src=${cacheDirOf(job)}`)
+    expect(job.main.log).not.toContain('type=registry')
+    expect(job.report.restore.remoteFiles).toBeUndefined()
+    expect(job.outputs['cache-hit']).toBe('exact')
+    expect(job.outputs['cached-steps']).toBe(job.outputs['total-steps'])
+    expect(job.report.warnings).toEqual([])
+  })
+
   afterAll(() => expect(actionBuilders()).toEqual([]))
 })
