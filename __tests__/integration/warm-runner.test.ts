@@ -77,7 +77,7 @@ describe('the bundled action on fresh runners', () => {
     expectStep(job, 'post', 0)
     expect(job.main.log).toContain(`type=local,src=${cacheDirOf(job)}`)
     expect(job.main.log).not.toContain('type=registry')
-    expect(job.report.restore.remoteFiles).toBeUndefined()
+    expect(job.report.restore.remoteFiles).toBe(0)
     expect(job.outputs['cache-hit']).toBe('exact')
     expect(job.outputs['cached-steps']).toBe(job.outputs['total-steps'])
     expect(job.report.warnings).toEqual([])
