@@ -113,10 +113,7 @@ async function buildWithCache(inputs: ActionInputs, state: RunState, setup: Cach
     let buildPlan: typeof plan = plan
     let build = await phase(report.phases, 'Build', () => runBuild(inputs, { ...buildPlan, ...files }))
     if (!build.succeeded && setup && registry && registry.traffic.failedFetches.length > 0) {
-      const failed = registry.traffic.failedFetches
-      warn(`the build failed after the cache service could not give ${failed.join(', ')}; building again without the restored cache`)
-      // Not promised to BuildKit again: the export then writes those layers instead of naming them.
-      await writeRemoteList(setup.dir, (await readRemoteList(setup.dir)).filter(file => !failed.includes(file.path)))
+      await forgetUnavailableLayers(setup, registry.traffic.failedFetches, warn)
       buildPlan = { ...plan, cacheFrom: undefined }
       build = await phase(report.phases, 'Build without cache', () => runBuild(inputs, { ...buildPlan, ...files }))
     }
@@ -131,6 +128,12 @@ async function buildWithCache(inputs: ActionInputs, state: RunState, setup: Cach
     await registry?.close()
     if (registry) reportRegistry(state, registry.traffic)
   }
+}
+
+/** A cache problem must not fail the build: the layers the service could not give are no longer promised to BuildKit. */
+async function forgetUnavailableLayers(setup: CacheSetup, failed: string[], warn: Warn): Promise<void> {
+  warn(`the build failed after the cache service could not give ${failed.join(', ')}; building again without the restored cache`)
+  await writeRemoteList(setup.dir, (await readRemoteList(setup.dir)).filter(file => !failed.includes(file.path)))
 }
 
 function reportRegistry(state: RunState, traffic: RegistryTraffic): void {
@@ -154,8 +157,17 @@ async function openRegistry(setup: CacheSetup, restored: RestoreResult, warn: Wa
     return await startCacheRegistry({ importDir: restored.key ? setup.dir : undefined, exportDir: setup.exportDir, remote })
   } catch (error) {
     warn(`the cache registry could not start (${(error as Error).message}); BuildKit reads and writes the cache through the build session`)
+    await fetchAllRemote(setup)
     return undefined
   }
+}
+
+/** type=local reads only what is on disk: the layers the restore left in the service are fetched now. */
+async function fetchAllRemote(setup: CacheSetup): Promise<void> {
+  const files = await readRemoteList(setup.dir)
+  const missing = []
+  for (const file of files) if ((await fetchRemoteFile(setup.dir, file)) === undefined) missing.push(file)
+  await writeRemoteList(setup.dir, missing)
 }
 
 async function exportCache(inputs: ActionInputs, state: RunState, setup: CacheSetup, plan: Parameters<typeof runCacheExport>[1], warn: Warn): Promise<void> {

@@ -101605,10 +101605,7 @@ async function buildWithCache(inputs, state, setup, restored, warn) {
         let buildPlan = plan;
         let build = await phase(report.phases, 'Build', () => runBuild(inputs, { ...buildPlan, ...files }));
         if (!build.succeeded && setup && registry && registry.traffic.failedFetches.length > 0) {
-            const failed = registry.traffic.failedFetches;
-            warn(`the build failed after the cache service could not give ${failed.join(', ')}; building again without the restored cache`);
-            // Not promised to BuildKit again: the export then writes those layers instead of naming them.
-            await writeRemoteList(setup.dir, (await file_entries_readRemoteList(setup.dir)).filter(file => !failed.includes(file.path)));
+            await forgetUnavailableLayers(setup, registry.traffic.failedFetches, warn);
             buildPlan = { ...plan, cacheFrom: undefined };
             build = await phase(report.phases, 'Build without cache', () => runBuild(inputs, { ...buildPlan, ...files }));
         }
@@ -101627,6 +101624,11 @@ async function buildWithCache(inputs, state, setup, restored, warn) {
         if (registry)
             reportRegistry(state, registry.traffic);
     }
+}
+/** A cache problem must not fail the build: the layers the service could not give are no longer promised to BuildKit. */
+async function forgetUnavailableLayers(setup, failed, warn) {
+    warn(`the build failed after the cache service could not give ${failed.join(', ')}; building again without the restored cache`);
+    await writeRemoteList(setup.dir, (await file_entries_readRemoteList(setup.dir)).filter(file => !failed.includes(file.path)));
 }
 function reportRegistry(state, traffic) {
     const fetched = traffic.fetchedFiles > 0 ? `; ${traffic.fetchedFiles} layers fetched from the cache service when BuildKit asked (${units_formatBytes(traffic.fetchedBytes)})` : '';
@@ -101649,8 +101651,18 @@ async function openRegistry(setup, restored, warn) {
     }
     catch (error) {
         warn(`the cache registry could not start (${error.message}); BuildKit reads and writes the cache through the build session`);
+        await fetchAllRemote(setup);
         return undefined;
     }
+}
+/** type=local reads only what is on disk: the layers the restore left in the service are fetched now. */
+async function fetchAllRemote(setup) {
+    const files = await file_entries_readRemoteList(setup.dir);
+    const missing = [];
+    for (const file of files)
+        if ((await fetchRemoteFile(setup.dir, file)) === undefined)
+            missing.push(file);
+    await writeRemoteList(setup.dir, missing);
 }
 async function exportCache(inputs, state, setup, plan, warn) {
     const linked = await prepareExportDir(setup);
