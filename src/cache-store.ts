@@ -3,8 +3,8 @@ import * as core from '@actions/core'
 import * as fs from 'node:fs/promises'
 import { watchCacheLog } from './cache-log.js'
 import * as path from 'node:path'
-import { fileEntryKey, listSeparateFiles, mapLimit, readFileList, readRemoteList, stagedPath, stageFiles, stagingDir, unstageFiles, writeRemoteList, type SeparateFile } from './file-entries.js'
-import { exists, layerDigests } from './local-cache.js'
+import { fileEntryKey, listSeparateFiles, mapLimit, readFileList, stagedPath, stageFiles, stagingDir, unstageFiles, writeRemoteList, type SeparateFile } from './file-entries.js'
+import { layerDigests, remoteOnly } from './local-cache.js'
 import { formatBytes } from './units.js'
 
 /** The Actions cache service, where every failure is an outcome to report, never an exception. */
@@ -57,12 +57,12 @@ export async function restoreDir(dir: string, primaryKey: string, restoreKeys: s
     await fs.rm(stagingDir(dir), { recursive: true, force: true })
     const fetched = await watchCacheLog(() => mapLimit(eager, FILE_CONCURRENCY, file => cache.restoreCache([stagedPath(dir, file)], fileEntryKey(file))))
     // Only asked whether the service holds them: a restore must not promise BuildKit a layer that is gone.
-    const found = await mapLimit(lazy, LOOKUP_CONCURRENCY, file => cache.restoreCache([stagedPath(dir, file)], fileEntryKey(file), [], { lookupOnly: true }))
+    const found = await mapLimit(lazy, LOOKUP_CONCURRENCY, file => inService(dir, file))
     await unstageFiles(dir, eager)
-    const remote = lazy.filter((_, i) => found[i] !== undefined)
+    const remote = lazy.filter((_, i) => found[i])
     await writeRemoteList(dir, remote)
     const warnings = [...main.warnings, ...fetched.warnings]
-    const missing = [...eager.filter((_, i) => fetched.result[i] === undefined), ...lazy.filter((_, i) => found[i] === undefined)]
+    const missing = [...eager.filter((_, i) => fetched.result[i] === undefined), ...lazy.filter((_, i) => !found[i])]
     if (missing.length > 0) warnings.push(`${missing.length} of ${files.length} large files of the cache are not in the cache service (evicted?): ${missing.map(f => f.path).join(', ')}`)
     return { key: main.result, archiveBytes: (main.archiveBytes ?? 0) + (fetched.archiveBytes ?? 0), warnings, remoteFiles: remote.length, remoteBytes: remote.reduce((sum, file) => sum + file.bytes, 0) }
   } catch (error) {
@@ -118,22 +118,23 @@ export async function saveDir(dir: string, key: string): Promise<SaveOutcome> {
 
 /** Layers this cache names that never left the service: the main entry lists them, nobody uploads them. */
 async function stillRemote(dir: string, local: SeparateFile[]): Promise<SeparateFile[]> {
-  const remote: SeparateFile[] = []
-  for (const file of await readRemoteList(dir)) {
-    if (!local.some(other => other.sha256 === file.sha256) && !(await exists(path.join(dir, file.path)))) remote.push(file)
-  }
-  return remote
+  return (await remoteOnly(dir)).filter(file => !local.some(other => other.sha256 === file.sha256))
 }
 
 async function lookupFile(dir: string, file: SeparateFile): Promise<'stored' | 'failed'> {
-  return (await cache.restoreCache([stagedPath(dir, file)], fileEntryKey(file), [], { lookupOnly: true })) ? 'stored' : 'failed'
+  return (await inService(dir, file)) ? 'stored' : 'failed'
+}
+
+/** Asks the service whether it holds a file entry, without downloading it. */
+async function inService(dir: string, file: SeparateFile): Promise<boolean> {
+  return (await cache.restoreCache([stagedPath(dir, file)], fileEntryKey(file), [], { lookupOnly: true })) !== undefined
 }
 
 /** stored: the service already has it; uploaded: sent now (or by a job racing this one); failed: not there. */
 async function saveFile(dir: string, file: SeparateFile): Promise<'stored' | 'uploaded' | 'failed'> {
   const paths = [stagedPath(dir, file)]
   const key = fileEntryKey(file)
-  if (await cache.restoreCache(paths, key, [], { lookupOnly: true })) return 'stored'
+  if (await inService(dir, file)) return 'stored'
   if ((await cache.saveCache(paths, key)) !== -1) return 'uploaded'
-  return (await cache.restoreCache(paths, key, [], { lookupOnly: true })) ? 'uploaded' : 'failed'
+  return (await inService(dir, file)) ? 'uploaded' : 'failed'
 }

@@ -84,14 +84,17 @@ export async function directorySize(dir: string): Promise<number> {
   return total
 }
 
+/** The layers of REMOTE_LIST that are not on disk (a layer fetched since then is on disk, no longer remote). */
+export async function remoteOnly(dir: string): Promise<SeparateFile[]> {
+  const files: SeparateFile[] = []
+  for (const file of await readRemoteList(dir)) if (!(await exists(path.join(dir, file.path)))) files.push(file)
+  return files
+}
+
 /** Bytes of the cache: its files, and its layers left in the cache service. */
 export async function cacheSize(dir: string): Promise<number> {
-  const onDisk = await directorySize(dir)
-  let remote = 0
-  for (const file of await readRemoteList(dir)) {
-    if (!(await exists(path.join(dir, file.path)))) remote += file.bytes
-  }
-  return onDisk + remote
+  const remote = await remoteOnly(dir)
+  return (await directorySize(dir)) + remote.reduce((sum, file) => sum + file.bytes, 0)
 }
 
 /**
@@ -123,11 +126,7 @@ export async function carryRemoteList(fromDir: string, toDir: string): Promise<v
 
 /** Keeps, of the layers the export was told exist, those its index names and that are not on disk. */
 export async function pruneRemoteList(dir: string, referenced: Set<string>): Promise<void> {
-  const kept: SeparateFile[] = []
-  for (const file of await readRemoteList(dir)) {
-    if (referenced.has(`sha256:${file.sha256}`) && !(await exists(path.join(dir, file.path)))) kept.push(file)
-  }
-  await writeRemoteList(dir, kept)
+  await writeRemoteList(dir, (await remoteOnly(dir)).filter(file => referenced.has(`sha256:${file.sha256}`)))
 }
 
 /** Every blob file of a cache directory, named by its digest (`sha256:<hex>`, from its path). */

@@ -43720,7 +43720,7 @@ async function readFileList(dir) {
     return readList(external_node_path_namespaceObject.join(dir, FILE_LIST));
 }
 /** Files of this cache directory that are in the cache service but not on disk. */
-async function file_entries_readRemoteList(dir) {
+async function readRemoteList(dir) {
     return readList(external_node_path_namespaceObject.join(dir, REMOTE_LIST));
 }
 async function writeRemoteList(dir, files) {
@@ -43786,7 +43786,7 @@ async function checkLocalCache(dir) {
     }
     try {
         const seen = new Set();
-        const remote = remoteSizes(await file_entries_readRemoteList(dir));
+        const remote = remoteSizes(await readRemoteList(dir));
         const root = JSON.parse(index.toString());
         if (!root.manifests || root.manifests.length === 0)
             return { ok: false, reason: 'index.json lists no manifests' };
@@ -43837,15 +43837,18 @@ async function directorySize(dir) {
     }
     return total;
 }
+/** The layers of REMOTE_LIST that are not on disk (a layer fetched since then is on disk, no longer remote). */
+async function local_cache_remoteOnly(dir) {
+    const files = [];
+    for (const file of await readRemoteList(dir))
+        if (!(await local_cache_exists(external_node_path_namespaceObject.join(dir, file.path))))
+            files.push(file);
+    return files;
+}
 /** Bytes of the cache: its files, and its layers left in the cache service. */
 async function cacheSize(dir) {
-    const onDisk = await directorySize(dir);
-    let remote = 0;
-    for (const file of await file_entries_readRemoteList(dir)) {
-        if (!(await local_cache_exists(external_node_path_namespaceObject.join(dir, file.path))))
-            remote += file.bytes;
-    }
-    return onDisk + remote;
+    const remote = await local_cache_remoteOnly(dir);
+    return (await directorySize(dir)) + remote.reduce((sum, file) => sum + file.bytes, 0);
 }
 /**
  * Digests of the layer blobs the cache's manifests name: the files that can stay in the cache
@@ -43870,16 +43873,11 @@ async function local_cache_readJson(file) {
 /** The export starts out knowing the restored layers still in the cache service, as BuildKit is told they exist. */
 async function carryRemoteList(fromDir, toDir) {
     await promises_namespaceObject.mkdir(toDir, { recursive: true });
-    await writeRemoteList(toDir, await file_entries_readRemoteList(fromDir));
+    await writeRemoteList(toDir, await readRemoteList(fromDir));
 }
 /** Keeps, of the layers the export was told exist, those its index names and that are not on disk. */
 async function pruneRemoteList(dir, referenced) {
-    const kept = [];
-    for (const file of await file_entries_readRemoteList(dir)) {
-        if (referenced.has(`sha256:${file.sha256}`) && !(await local_cache_exists(external_node_path_namespaceObject.join(dir, file.path))))
-            kept.push(file);
-    }
-    await writeRemoteList(dir, kept);
+    await writeRemoteList(dir, (await local_cache_remoteOnly(dir)).filter(file => referenced.has(`sha256:${file.sha256}`)));
 }
 /** Every blob file of a cache directory, named by its digest (`sha256:<hex>`, from its path). */
 async function blobFiles(dir) {
@@ -43947,7 +43945,7 @@ async function fillMissingResults(restoredDir, exportDir) {
     if (!old || !fresh)
         return 0;
     const oldRecords = new Map(old.config.records.map(record => [record.digest, record]));
-    const remote = new Set((await file_entries_readRemoteList(exportDir)).map(file => `sha256:${file.sha256}`));
+    const remote = new Set((await readRemoteList(exportDir)).map(file => `sha256:${file.sha256}`));
     const copier = new LayerCopier(old, fresh, remote);
     let filled = 0;
     for (const record of fresh.config.records) {
@@ -100813,12 +100811,12 @@ async function restoreDir(dir, primaryKey, restoreKeys, options) {
         await promises_namespaceObject.rm(stagingDir(dir), { recursive: true, force: true });
         const fetched = await cache_log_watchCacheLog(() => file_entries_mapLimit(eager, FILE_CONCURRENCY, file => restoreCache([file_entries_stagedPath(dir, file)], file_entries_fileEntryKey(file))));
         // Only asked whether the service holds them: a restore must not promise BuildKit a layer that is gone.
-        const found = await file_entries_mapLimit(lazy, LOOKUP_CONCURRENCY, file => restoreCache([file_entries_stagedPath(dir, file)], file_entries_fileEntryKey(file), [], { lookupOnly: true }));
+        const found = await file_entries_mapLimit(lazy, LOOKUP_CONCURRENCY, file => inService(dir, file));
         await file_entries_unstageFiles(dir, eager);
-        const remote = lazy.filter((_, i) => found[i] !== undefined);
+        const remote = lazy.filter((_, i) => found[i]);
         await writeRemoteList(dir, remote);
         const warnings = [...main.warnings, ...fetched.warnings];
-        const missing = [...eager.filter((_, i) => fetched.result[i] === undefined), ...lazy.filter((_, i) => found[i] === undefined)];
+        const missing = [...eager.filter((_, i) => fetched.result[i] === undefined), ...lazy.filter((_, i) => !found[i])];
         if (missing.length > 0)
             warnings.push(`${missing.length} of ${files.length} large files of the cache are not in the cache service (evicted?): ${missing.map(f => f.path).join(', ')}`);
         return { key: main.result, archiveBytes: (main.archiveBytes ?? 0) + (fetched.archiveBytes ?? 0), warnings, remoteFiles: remote.length, remoteBytes: remote.reduce((sum, file) => sum + file.bytes, 0) };
@@ -100878,25 +100876,24 @@ async function saveDir(dir, key) {
 }
 /** Layers this cache names that never left the service: the main entry lists them, nobody uploads them. */
 async function stillRemote(dir, local) {
-    const remote = [];
-    for (const file of await readRemoteList(dir)) {
-        if (!local.some(other => other.sha256 === file.sha256) && !(await exists(path.join(dir, file.path))))
-            remote.push(file);
-    }
-    return remote;
+    return (await remoteOnly(dir)).filter(file => !local.some(other => other.sha256 === file.sha256));
 }
 async function lookupFile(dir, file) {
-    return (await cache.restoreCache([stagedPath(dir, file)], fileEntryKey(file), [], { lookupOnly: true })) ? 'stored' : 'failed';
+    return (await inService(dir, file)) ? 'stored' : 'failed';
+}
+/** Asks the service whether it holds a file entry, without downloading it. */
+async function inService(dir, file) {
+    return (await restoreCache([file_entries_stagedPath(dir, file)], file_entries_fileEntryKey(file), [], { lookupOnly: true })) !== undefined;
 }
 /** stored: the service already has it; uploaded: sent now (or by a job racing this one); failed: not there. */
 async function saveFile(dir, file) {
     const paths = [stagedPath(dir, file)];
     const key = fileEntryKey(file);
-    if (await cache.restoreCache(paths, key, [], { lookupOnly: true }))
+    if (await inService(dir, file))
         return 'stored';
     if ((await cache.saveCache(paths, key)) !== -1)
         return 'uploaded';
-    return (await cache.restoreCache(paths, key, [], { lookupOnly: true })) ? 'uploaded' : 'failed';
+    return (await inService(dir, file)) ? 'uploaded' : 'failed';
 }
 
 ;// CONCATENATED MODULE: ./src/cache-restore.ts
@@ -100946,7 +100943,7 @@ async function restoreInto(setup, options, warn) {
     const local = await checkLocalCache(setup.dir);
     const localMeta = local.ok ? await readCacheMeta(setup.dir) : undefined;
     // Layers a previous job left in the service can only be fetched through the registry.
-    const usable = options.lazyLayers || (await file_entries_readRemoteList(setup.dir)).length === 0;
+    const usable = options.lazyLayers || (await readRemoteList(setup.dir)).length === 0;
     if (local.ok && localMeta && usable)
         return { key: localMeta.key, meta: localMeta, note: 'complete cache already on this runner; download skipped' };
     await promises_namespaceObject.rm(setup.dir, { recursive: true, force: true });
@@ -101628,7 +101625,7 @@ async function buildWithCache(inputs, state, setup, restored, warn) {
 /** A cache problem must not fail the build: the layers the service could not give are no longer promised to BuildKit. */
 async function forgetUnavailableLayers(setup, failed, warn) {
     warn(`the build failed after the cache service could not give ${failed.join(', ')}; building again without the restored cache`);
-    await writeRemoteList(setup.dir, (await file_entries_readRemoteList(setup.dir)).filter(file => !failed.includes(file.path)));
+    await writeRemoteList(setup.dir, (await readRemoteList(setup.dir)).filter(file => !failed.includes(file.path)));
 }
 function reportRegistry(state, traffic) {
     const fetched = traffic.fetchedFiles > 0 ? `; ${traffic.fetchedFiles} layers fetched from the cache service when BuildKit asked (${units_formatBytes(traffic.fetchedBytes)})` : '';
@@ -101645,7 +101642,7 @@ async function prepareExportDir(setup) {
 /** Starts the loopback registry; if it cannot start, the cache goes through the build session instead. */
 async function openRegistry(setup, restored, warn) {
     try {
-        const remoteFiles = restored.key ? await file_entries_readRemoteList(setup.dir) : [];
+        const remoteFiles = restored.key ? await readRemoteList(setup.dir) : [];
         const remote = remoteFiles.length > 0 ? { files: remoteFiles, fetch: (file) => fetchRemoteFile(setup.dir, file) } : undefined;
         return await startCacheRegistry({ importDir: restored.key ? setup.dir : undefined, exportDir: setup.exportDir, remote });
     }
@@ -101657,7 +101654,7 @@ async function openRegistry(setup, restored, warn) {
 }
 /** type=local reads only what is on disk: the layers the restore left in the service are fetched now. */
 async function fetchAllRemote(setup) {
-    const files = await file_entries_readRemoteList(setup.dir);
+    const files = await readRemoteList(setup.dir);
     const missing = [];
     for (const file of files)
         if ((await fetchRemoteFile(setup.dir, file)) === undefined)

@@ -99577,15 +99577,18 @@ async function directorySize(dir) {
     }
     return total;
 }
+/** The layers of REMOTE_LIST that are not on disk (a layer fetched since then is on disk, no longer remote). */
+async function remoteOnly(dir) {
+    const files = [];
+    for (const file of await file_entries_readRemoteList(dir))
+        if (!(await local_cache_exists(external_node_path_namespaceObject.join(dir, file.path))))
+            files.push(file);
+    return files;
+}
 /** Bytes of the cache: its files, and its layers left in the cache service. */
 async function cacheSize(dir) {
-    const onDisk = await directorySize(dir);
-    let remote = 0;
-    for (const file of await file_entries_readRemoteList(dir)) {
-        if (!(await local_cache_exists(external_node_path_namespaceObject.join(dir, file.path))))
-            remote += file.bytes;
-    }
-    return onDisk + remote;
+    const remote = await remoteOnly(dir);
+    return (await directorySize(dir)) + remote.reduce((sum, file) => sum + file.bytes, 0);
 }
 /**
  * Digests of the layer blobs the cache's manifests name: the files that can stay in the cache
@@ -99614,12 +99617,7 @@ async function carryRemoteList(fromDir, toDir) {
 }
 /** Keeps, of the layers the export was told exist, those its index names and that are not on disk. */
 async function pruneRemoteList(dir, referenced) {
-    const kept = [];
-    for (const file of await readRemoteList(dir)) {
-        if (referenced.has(`sha256:${file.sha256}`) && !(await local_cache_exists(path.join(dir, file.path))))
-            kept.push(file);
-    }
-    await writeRemoteList(dir, kept);
+    await writeRemoteList(dir, (await remoteOnly(dir)).filter(file => referenced.has(`sha256:${file.sha256}`)));
 }
 /** Every blob file of a cache directory, named by its digest (`sha256:<hex>`, from its path). */
 async function blobFiles(dir) {
@@ -99699,12 +99697,12 @@ async function restoreDir(dir, primaryKey, restoreKeys, options) {
         await fs.rm(stagingDir(dir), { recursive: true, force: true });
         const fetched = await watchCacheLog(() => mapLimit(eager, FILE_CONCURRENCY, file => cache.restoreCache([stagedPath(dir, file)], fileEntryKey(file))));
         // Only asked whether the service holds them: a restore must not promise BuildKit a layer that is gone.
-        const found = await mapLimit(lazy, LOOKUP_CONCURRENCY, file => cache.restoreCache([stagedPath(dir, file)], fileEntryKey(file), [], { lookupOnly: true }));
+        const found = await mapLimit(lazy, LOOKUP_CONCURRENCY, file => inService(dir, file));
         await unstageFiles(dir, eager);
-        const remote = lazy.filter((_, i) => found[i] !== undefined);
+        const remote = lazy.filter((_, i) => found[i]);
         await writeRemoteList(dir, remote);
         const warnings = [...main.warnings, ...fetched.warnings];
-        const missing = [...eager.filter((_, i) => fetched.result[i] === undefined), ...lazy.filter((_, i) => found[i] === undefined)];
+        const missing = [...eager.filter((_, i) => fetched.result[i] === undefined), ...lazy.filter((_, i) => !found[i])];
         if (missing.length > 0)
             warnings.push(`${missing.length} of ${files.length} large files of the cache are not in the cache service (evicted?): ${missing.map(f => f.path).join(', ')}`);
         return { key: main.result, archiveBytes: (main.archiveBytes ?? 0) + (fetched.archiveBytes ?? 0), warnings, remoteFiles: remote.length, remoteBytes: remote.reduce((sum, file) => sum + file.bytes, 0) };
@@ -99764,25 +99762,24 @@ async function saveDir(dir, key) {
 }
 /** Layers this cache names that never left the service: the main entry lists them, nobody uploads them. */
 async function stillRemote(dir, local) {
-    const remote = [];
-    for (const file of await file_entries_readRemoteList(dir)) {
-        if (!local.some(other => other.sha256 === file.sha256) && !(await local_cache_exists(external_node_path_namespaceObject.join(dir, file.path))))
-            remote.push(file);
-    }
-    return remote;
+    return (await remoteOnly(dir)).filter(file => !local.some(other => other.sha256 === file.sha256));
 }
 async function lookupFile(dir, file) {
-    return (await restoreCache([file_entries_stagedPath(dir, file)], file_entries_fileEntryKey(file), [], { lookupOnly: true })) ? 'stored' : 'failed';
+    return (await inService(dir, file)) ? 'stored' : 'failed';
+}
+/** Asks the service whether it holds a file entry, without downloading it. */
+async function inService(dir, file) {
+    return (await restoreCache([file_entries_stagedPath(dir, file)], file_entries_fileEntryKey(file), [], { lookupOnly: true })) !== undefined;
 }
 /** stored: the service already has it; uploaded: sent now (or by a job racing this one); failed: not there. */
 async function saveFile(dir, file) {
     const paths = [file_entries_stagedPath(dir, file)];
     const key = file_entries_fileEntryKey(file);
-    if (await restoreCache(paths, key, [], { lookupOnly: true }))
+    if (await inService(dir, file))
         return 'stored';
     if ((await cache_saveCache(paths, key)) !== -1)
         return 'uploaded';
-    return (await restoreCache(paths, key, [], { lookupOnly: true })) ? 'uploaded' : 'failed';
+    return (await inService(dir, file)) ? 'uploaded' : 'failed';
 }
 
 ;// CONCATENATED MODULE: ./src/report.ts
