@@ -1,8 +1,7 @@
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import * as core from '@actions/core'
 import { builderBootstrapArgs, builderCreateArgs, builderRemoveArgs } from './buildx-args.js'
-import { run, runOrThrow } from './exec.js'
+import { lastLines, run, runOrThrow } from './exec.js'
 import type { ActionInputs } from './inputs.js'
 
 export interface Toolchain {
@@ -27,7 +26,8 @@ export function builderName(runId: string, runAttempt: string): string {
   return `buildx-cache-${runId}-${runAttempt}-${Math.random().toString(36).slice(2, 8)}`
 }
 
-export interface BuilderBoot {
+/** A docker step run in the background: its duration, its log for a group printed later, and why it failed. */
+export interface BuilderStep {
   ms: number
   log: string
   error?: string
@@ -37,7 +37,7 @@ export interface BuilderBoot {
  * Creates and boots the builder quietly, keeping its output for later: it runs while the cache
  * restore writes to the log. Never rejects; a failure comes back as `error`.
  */
-export async function bootBuilder(inputs: ActionInputs, name: string, tempDir: string): Promise<BuilderBoot> {
+export async function bootBuilder(inputs: ActionInputs, name: string, tempDir: string): Promise<BuilderStep> {
   const started = Date.now()
   const log: string[] = []
   try {
@@ -60,8 +60,15 @@ async function writeBuildkitdConfig(tempDir: string, name: string, content: stri
   return file
 }
 
-/** Removing the builder also removes its state volume: the next job must not inherit it. */
-export async function removeBuilder(name: string): Promise<void> {
-  const result = await run('docker', builderRemoveArgs(name))
-  if (result.exitCode !== 0) core.warning(`could not remove builder ${name}: ${result.stderr.trim()}`)
+/**
+ * Removing the builder also removes its state volume: the next job must not inherit it. Quiet, and
+ * never rejects: it runs alongside the cache save, whose log it must not interleave with.
+ */
+export async function removeBuilder(name: string): Promise<BuilderStep> {
+  const started = Date.now()
+  const args = builderRemoveArgs(name)
+  const result = await run('docker', args, { silent: true }).catch((error: Error) => ({ exitCode: 1, stdout: '', stderr: error.message }))
+  const log = [`[command]docker ${args.join(' ')}`, result.stdout.trim(), result.stderr.trim()].filter(Boolean).join('\n')
+  const error = result.exitCode === 0 ? undefined : `could not remove builder ${name}: ${lastLines(result.stderr || result.stdout)}`
+  return { ms: Date.now() - started, log, error }
 }

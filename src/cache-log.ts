@@ -1,3 +1,5 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+
 export interface WatchedCall<T> {
   result: T
   /** Sum of every archive the calls moved (several calls may run inside one watch). */
@@ -6,28 +8,53 @@ export interface WatchedCall<T> {
   warnings: string[]
 }
 
+interface LogWatch {
+  archiveBytes?: number
+  warnings: string[]
+}
+
+/** The watch whose call wrote a line: concurrent calls (layers fetched in parallel) each read only their own. */
+const currentWatch = new AsyncLocalStorage<LogWatch>()
+let tap: { original: typeof process.stdout.write; watches: number } | undefined
+
 /**
  * @actions/cache reports what it moved only in its log, and reports a failing service (5xx) as an
  * error annotation. While one of its calls runs, this reads the archive size and the warnings from
  * its log and turns error annotations into warnings: a cache problem must not look like a failed build.
  */
 export async function watchCacheLog<T>(call: () => Promise<T>): Promise<WatchedCall<T>> {
+  const watch: LogWatch = { warnings: [] }
+  openTap()
+  try {
+    const result = await currentWatch.run(watch, call)
+    return { result, archiveBytes: watch.archiveBytes, warnings: watch.warnings }
+  } finally {
+    closeTap()
+  }
+}
+
+function openTap(): void {
+  if (tap) {
+    tap.watches++
+    return
+  }
   const original = process.stdout.write
-  let archiveBytes: number | undefined
-  const warnings: string[] = []
+  tap = { original, watches: 1 }
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    const watch = currentWatch.getStore()
+    if (!watch) return (original as (...args: unknown[]) => boolean).call(process.stdout, chunk, ...rest)
     const text = downgradeErrors(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString())
     const size = parseArchiveSize(text)
-    if (size !== undefined) archiveBytes = (archiveBytes ?? 0) + size
-    warnings.push(...parseWarnings(text))
+    if (size !== undefined) watch.archiveBytes = (watch.archiveBytes ?? 0) + size
+    watch.warnings.push(...parseWarnings(text))
     return (original as (...args: unknown[]) => boolean).call(process.stdout, text, ...rest)
   }) as typeof process.stdout.write
-  try {
-    const result = await call()
-    return { result, archiveBytes, warnings }
-  } finally {
-    process.stdout.write = original
-  }
+}
+
+function closeTap(): void {
+  if (!tap || --tap.watches > 0) return
+  process.stdout.write = tap.original
+  tap = undefined
 }
 
 /** Restores log "Cache Size: ~N MB (B B)"; saves only log the archive size as a debug line. */

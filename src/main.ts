@@ -30,7 +30,13 @@ async function main(): Promise<void> {
   const state: RunState = { keepBuilder: inputs.keepBuilder, buildSucceeded: false, cacheSave: inputs.cacheSave, cacheMaxSize: inputs.cacheMaxSize, report: emptyReport(inputs.cacheMode) }
   const { report } = state
   const warn = warner(report, core.warning)
+  state.builder = builderName(process.env.GITHUB_RUN_ID ?? 'local', process.env.GITHUB_RUN_ATTEMPT ?? '1')
   saveRunState(state)
+  // The builder boots while the tools are checked and the cache downloads: none needs another until
+  // the build. Without docker or buildx the boot fails too, and the check says why. A buildx to
+  // install comes first, since the boot runs it.
+  const bootEarly = inputs.buildxVersion ? undefined : bootBuilder(inputs, state.builder, runner.temp)
+  let bootedAfter = report.phases.length
 
   report.versions = await phase(report.phases, 'Check docker and buildx', async () => {
     if (inputs.buildxVersion) core.info(`Installed buildx ${await installBuildx(inputs.buildxVersion)}`)
@@ -41,15 +47,13 @@ async function main(): Promise<void> {
 
   const mountPlans = await planCacheMounts(inputs, warn)
   const setup = await prepareCache(inputs, runner, warn)
-  state.builder = builderName(process.env.GITHUB_RUN_ID ?? 'local', process.env.GITHUB_RUN_ATTEMPT ?? '1')
-  saveRunState(state)
-  // The builder boots while the cache downloads: neither needs the other until the build.
-  const booting = bootBuilder(inputs, state.builder, runner.temp)
+  if (!bootEarly) bootedAfter = report.phases.length
+  const booting = bootEarly ?? bootBuilder(inputs, state.builder, runner.temp)
   const restored = setup ? await phase(report.phases, 'Restore cache', () => restoreCache(setup, { lazyLayers: inputs.cacheTransport === 'registry' }, warn)) : {}
   recordRestore(state, setup, restored)
   saveRunState(state)
   const boot = await booting
-  await reportPhase(report.phases, `Create ${inputs.driver} builder`, boot.ms, boot.log, setup !== undefined)
+  await reportPhase(report.phases, `Create ${inputs.driver} builder`, boot.ms, boot.log, report.phases.length - bootedAfter)
   if (boot.error) {
     core.setFailed(`could not create the ${inputs.driver} builder: ${boot.error}`)
     return
@@ -92,10 +96,11 @@ async function buildWithCache(inputs: ActionInputs, state: RunState, setup: Cach
   const mode = inputs.cacheMode === 'off' ? undefined : chooseExportMode(inputs.cacheMode, inputs.cacheMaxSize, restored.meta)
   report.exportMode = mode?.mode
   report.modeFallback = mode?.fallback
-  // With a restored cache, the export waits until the build shows that something ran: a build that
-  // took every step from the restored cache would only write that same cache out again, which is
-  // most of a warm build's time. When something did run, a second pass exports from the builder.
-  const deferExport = setup !== undefined && restored.key !== undefined && !inputs.noCache
+  // Through the session (type=local), the export waits until the build shows that something ran: a
+  // build that took every step from the restored cache would only write that same cache out again,
+  // which is most of a warm build's time; when something did run, a second pass exports. Through the
+  // registry, unchanged blobs are answered present and never re-sent, so the build exports at once.
+  const deferExport = setup !== undefined && restored.key !== undefined && !inputs.noCache && inputs.cacheTransport !== 'registry'
   if (setup && restored.key && !deferExport) await prepareExportDir(setup)
   const registry = setup && inputs.cacheTransport === 'registry' ? await openRegistry(setup, restored, warn) : undefined
   const plan = {
@@ -114,14 +119,16 @@ async function buildWithCache(inputs: ActionInputs, state: RunState, setup: Cach
     let build = await phase(report.phases, 'Build', () => runBuild(inputs, { ...buildPlan, ...files }))
     if (!build.succeeded && setup && registry && registry.traffic.failedFetches.length > 0) {
       await forgetUnavailableLayers(setup, registry.traffic.failedFetches, warn)
+      if (!deferExport) await carryRemoteList(setup.dir, setup.exportDir)
       buildPlan = { ...plan, cacheFrom: undefined }
       build = await phase(report.phases, 'Build without cache', () => runBuild(inputs, { ...buildPlan, ...files }))
     }
     const { progress } = build
     report.build = { succeeded: build.succeeded, cachedSteps: progress.cachedSteps, totalSteps: progress.totalSteps, stepsRun: progress.stepsRun, error: build.error, cacheImportMs: progress.cacheImportMs, cacheExportMs: progress.cacheExportMs }
-    if (deferExport && build.succeeded) {
+    if (setup && restored.key && !inputs.noCache && build.succeeded) {
       if (allFromCache(progress)) state.cacheReused = true
-      else await phase(report.phases, 'Export cache', () => exportCache(inputs, state, setup, { ...buildPlan, cacheTo: setup.exportDir }, warn))
+      else if (deferExport) await phase(report.phases, 'Export cache', () => exportCache(inputs, state, setup, { ...buildPlan, cacheTo: setup.exportDir }, warn))
+      else await completeExport(setup, warn)
     }
     return build
   } finally {
@@ -179,6 +186,10 @@ async function exportCache(inputs: ActionInputs, state: RunState, setup: CacheSe
     warn(`exporting the cache failed (${exported.error}); the previous cache is kept`)
     return
   }
+  await completeExport(setup, warn)
+}
+
+async function completeExport(setup: CacheSetup, warn: Warn): Promise<void> {
   try {
     const filled = await fillMissingResults(setup.dir, setup.exportDir)
     if (filled > 0) core.info(`${filled} steps the build did not need to load got their results from the restored cache`)

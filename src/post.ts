@@ -1,12 +1,12 @@
 import * as core from '@actions/core'
-import { removeBuilder } from './builder.js'
+import { removeBuilder, type BuilderStep } from './builder.js'
 import { nextCacheMeta, readCacheMeta, writeCacheMeta } from './cache-meta.js'
 import { saveDir, serviceAvailable } from './cache-store.js'
 import { cacheSize, checkLocalCache, staleBlobs } from './local-cache.js'
 import { formatBytes } from './units.js'
 import { warner, type RunReport, type Warn } from './report.js'
 import { discardExport, planRotation, replaceCache } from './rotation.js'
-import { phase } from './runner.js'
+import { phase, reportPhase } from './runner.js'
 import { loadRunState, type RunState } from './state.js'
 import { renderSummary } from './summary.js'
 
@@ -19,6 +19,9 @@ async function post(): Promise<void> {
   }
   const { report } = state
   const warn = warner(report, core.warning)
+  // The save does not need the builder: removing it alongside takes it off the job's time.
+  const removal = state.builder && !state.keepBuilder ? removeBuilder(state.builder) : undefined
+  const phasesBefore = report.phases.length
   try {
     if (state.cacheDir && state.exportDir) {
       const current = await phase(report.phases, 'Rotate cache', () => rotate(state))
@@ -27,7 +30,7 @@ async function post(): Promise<void> {
   } catch (error) {
     warn(`cache rotation or save failed: ${(error as Error).message}; the cache was left as it was`)
   } finally {
-    if (state.builder && !state.keepBuilder) await phase(report.phases, 'Remove builder', () => removeBuilder(state.builder!))
+    if (removal) await reportRemoval(report, await removal, report.phases.length - phasesBefore, warn)
     await writeSummary(report)
   }
 }
@@ -85,6 +88,11 @@ async function save(state: RunState, current: boolean, warn: Warn): Promise<void
     }
   }
   core.info(`Save: ${report.save.status}${report.save.note ? ` (${report.save.note})` : ''}`)
+}
+
+async function reportRemoval(report: RunReport, removal: BuilderStep, alongside: number, warn: Warn): Promise<void> {
+  await reportPhase(report.phases, 'Remove builder', removal.ms, removal.log, alongside)
+  if (removal.error) warn(removal.error)
 }
 
 async function writeSummary(report: RunReport): Promise<void> {

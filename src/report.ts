@@ -51,14 +51,15 @@ export interface MountReport {
 export interface PhaseTiming {
   name: string
   ms: number
-  /** Ran alongside the phase before it; only the part that outlasted that phase adds to the total. */
-  overlapsPrevious?: boolean
+  /** Ran alongside this many phases just before it; only the part that outlasted them adds to the total. */
+  alongside?: number
 }
 
 export function totalMs(phases: PhaseTiming[]): number {
   let total = 0
   phases.forEach((phase, i) => {
-    total += phase.overlapsPrevious && i > 0 ? Math.max(0, phase.ms - phases[i - 1].ms) : phase.ms
+    const overlapped = phases.slice(Math.max(0, i - (phase.alongside ?? 0)), i).reduce((sum, other) => sum + other.ms, 0)
+    total += Math.max(0, phase.ms - overlapped)
   })
   return total
 }

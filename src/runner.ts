@@ -25,8 +25,8 @@ export async function phase<T>(phases: PhaseTiming[], name: string, body: () => 
 }
 
 /** For work that ran in the background: prints its log as a group and records its own duration. */
-export async function reportPhase(phases: PhaseTiming[], name: string, ms: number, log: string, overlapsPrevious: boolean): Promise<void> {
+export async function reportPhase(phases: PhaseTiming[], name: string, ms: number, log: string, alongside: number): Promise<void> {
   await core.group(name, async () => core.info(log))
-  phases.push({ name, ms, overlapsPrevious })
+  phases.push({ name, ms, alongside: alongside || undefined })
   core.info(`${name}: ${(ms / 1000).toFixed(1)} s`)
 }

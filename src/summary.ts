@@ -117,7 +117,7 @@ function storedText(files: number | undefined, bytes: number | undefined): strin
 function phaseTable(report: RunReport): string {
   if (report.phases.length === 0) return ''
   const total = totalMs(report.phases)
-  const rows = report.phases.map(phase => `| ${phase.name}${phase.overlapsPrevious ? ' (alongside the line above)' : ''} | ${formatSeconds(phase.ms)} |`)
+  const rows = report.phases.map(phase => `| ${phase.name}${alongsideNote(phase.alongside)} | ${formatSeconds(phase.ms)} |`)
   const inside: string[] = []
   if (report.build?.cacheImportMs !== undefined) inside.push(`cache import ${formatSeconds(report.build.cacheImportMs)}`)
   if (report.build?.cacheExportMs !== undefined) inside.push(`cache export ${formatSeconds(report.build.cacheExportMs)}`)
@@ -145,4 +145,9 @@ function plain(text: string): string {
 
 function code(text: string): string {
   return '`' + plain(text.replace(/`/g, "'")) + '`'
+}
+
+function alongsideNote(alongside = 0): string {
+  if (alongside === 0) return ''
+  return alongside === 1 ? ' (alongside the line above)' : ` (alongside the ${alongside} lines above)`
 }

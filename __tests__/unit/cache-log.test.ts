@@ -120,6 +120,34 @@ describe('watchCacheLog', () => {
     expect(process.stdout.write).toBe(stdout)
   })
 
+  /** One fetch of a layer as @actions/cache logs it, yielding between lines as a real download does. */
+  async function fetchLogging(bytes: number, pause: number): Promise<number> {
+    await new Promise(resolve => setTimeout(resolve, pause))
+    process.stdout.write(`Cache Size: ~0 MB (${bytes} B)\n`)
+    await new Promise(resolve => setTimeout(resolve, pause))
+    process.stdout.write(`::error::slow entry ${bytes}\n`)
+    return bytes
+  }
+
+  test('concurrent calls each read only the lines they wrote themselves', async () => {
+    const [first, second, third] = await Promise.all([watchCacheLog(() => fetchLogging(100, 20)), watchCacheLog(() => fetchLogging(2000, 5)), watchCacheLog(() => fetchLogging(30000, 10))])
+    expect(first).toEqual({ result: 100, archiveBytes: 100, warnings: ['slow entry 100'] })
+    expect(second).toEqual({ result: 2000, archiveBytes: 2000, warnings: ['slow entry 2000'] })
+    expect(third).toEqual({ result: 30000, archiveBytes: 30000, warnings: ['slow entry 30000'] })
+    expect(written.filter(line => line.startsWith('::error'))).toEqual([])
+  })
+
+  test('when overlapping calls end in any order, stdout is the function they replaced, and lines outside them are untouched', async () => {
+    let finishLong: () => void = () => undefined
+    const long = watchCacheLog(() => new Promise<void>(resolve => (finishLong = resolve)))
+    await watchCacheLog(async () => undefined)
+    process.stdout.write('::error::not from the cache library\n')
+    expect(written).toEqual(['::error::not from the cache library\n'])
+    finishLong()
+    await long
+    expect(process.stdout.write).toBe(stdout)
+  })
+
   test('the error of a failed call reaches the caller', async () => {
     await expect(
       watchCacheLog(async () => {

@@ -182,12 +182,25 @@ describe('renderSummary', () => {
       report({
         phases: [
           { name: 'Restore cache', ms: 4000 },
-          { name: 'Create docker-container builder', ms: 2500, overlapsPrevious: true },
+          { name: 'Create docker-container builder', ms: 2500, alongside: 1 },
           { name: 'Build', ms: 30000 }
         ]
       }),
       ['| Create docker-container builder (alongside the line above) | 2.5 s |', '| **Total** | **34.0 s** |'],
       ['Restore cache (alongside']
+    ],
+    [
+      'the builder booted alongside the tool check and the restore',
+      report({
+        phases: [
+          { name: 'Check docker and buildx', ms: 200 },
+          { name: 'Restore cache', ms: 300 },
+          { name: 'Create docker-container builder', ms: 900, alongside: 2 },
+          { name: 'Build', ms: 1000 }
+        ]
+      }),
+      ['| Create docker-container builder (alongside the 2 lines above) | 0.9 s |', '| **Total** | **1.9 s** |'],
+      []
     ],
     ['no phases, no phase table', report(), ['| Restored |'], ['| Phase |', 'Inside the build']],
     [
@@ -261,17 +274,21 @@ describe('renderSummary', () => {
 })
 
 describe('totalMs', () => {
-  const p = (ms: number, overlapsPrevious?: boolean): PhaseTiming => ({ name: `${ms}`, ms, overlapsPrevious })
+  const p = (ms: number, alongside?: number): PhaseTiming => ({ name: `${ms}`, ms, alongside })
 
-  // A phase that ran alongside the one before it adds only the time it outlasted that phase.
+  // A phase that ran alongside the ones just before it adds only the time it outlasted them.
   test.each<[PhaseTiming[], number]>([
     [[], 0],
     [[p(1000), p(2000)], 3000],
-    [[p(4000), p(2500, true), p(30000)], 34000],
-    [[p(2000), p(5000, true)], 5000],
-    [[p(2000), p(2000, true)], 2000],
-    [[p(2000, true), p(1000)], 3000],
-    [[p(1000), p(2000, false)], 3000]
+    [[p(4000), p(2500, 1), p(30000)], 34000],
+    [[p(2000), p(5000, 1)], 5000],
+    [[p(2000), p(2000, 1)], 2000],
+    [[p(2000, 1), p(1000)], 3000],
+    [[p(1000), p(2000, 0)], 3000],
+    [[p(100), p(300), p(1000, 2)], 1000],
+    [[p(100), p(300), p(350, 2)], 400],
+    [[p(5000), p(100), p(300), p(1000, 2)], 6000],
+    [[p(100), p(1000, 5)], 1000]
   ])('[%#] %j adds up to %d ms', (phases, expected) => {
     expect(totalMs(phases)).toBe(expected)
   })

@@ -188,7 +188,7 @@ function describeRecord(r) {
   if (!r.ok) return `FAILED: ${String(r.error).split('\n')[0]}`
   const s = ms => (ms / 1000).toFixed(1)
   const p = r.phases
-  const boot = r.bootOverlapsRestore ? `${s(r.bootRawMs)} alongside restore` : s(p.boot)
+  const boot = r.bootOverlapsRestore ? `${s(r.bootRawMs)} alongside check and restore` : s(p.boot)
   return `${s(r.totalMs)} s (boot ${boot}, restore ${s(p.restore)}, build ${s(p.build)}, export ${s(p.export)}, save ${s(p.save)}, other ${s(p.other)}) ` +
     `down ${(r.bytesDown / 1e6).toFixed(1)} MB, up ${(r.bytesUp / 1e6).toFixed(1)} MB, steps cached ${r.cachedSteps ?? '?'}/${r.totalSteps ?? '?'}`
 }

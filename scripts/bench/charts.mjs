@@ -86,7 +86,7 @@ export function phaseChart(results, workload) {
       const scale = ms => (ms / 1000 / yMax) * plot.height
       let y = plot.top + plot.height
       if (r) {
-        // Restore first: the action's builder boots alongside it (the hatched strip), so only its overhang is a phase of its own.
+        // Restore first: the action's builder boots alongside the check and the restore (the hatched strip), so only its overhang is a phase of its own.
         const order = ['restore', 'boot', 'build', 'export', 'save', 'other']
         for (const p of order) {
           const h = scale(r.phases[p] ?? 0)
@@ -105,7 +105,7 @@ export function phaseChart(results, workload) {
     })
     out.push(text(gx + (configs.length * (barWidth + 14)) / 2 - 7, plot.top + plot.height + 62, SCENARIO_LABELS[group.scenario], { size: 12, anchor: 'middle', weight: 'bold' }))
   })
-  legend(out, plot.left, height - 28, [...PHASES.map(p => [p, PHASE_COLORS[p]]), ['action: builder boot alongside restore', 'url(#hatch)']])
+  legend(out, plot.left, height - 28, [...PHASES.map(p => [p, PHASE_COLORS[p]]), ['action: builder boot alongside check and restore', 'url(#hatch)']])
   return svg(width, height, out)
 }
 

@@ -29,6 +29,13 @@ function record(fields) {
   return { ok: true, bytesDown: 0, bytesUp: 0, ...fields, phases }
 }
 
+/** The phases a background phase ran alongside (the `alongside` ones just before it). */
+function alongsideMs(phases, phase) {
+  const at = phases.indexOf(phase)
+  if (at < 0 || !phase.alongside) return 0
+  return phases.slice(Math.max(0, at - phase.alongside), at).reduce((sum, other) => sum + other.ms, 0)
+}
+
 function progressFields(progress) {
   return { cachedSteps: progress.cachedSteps, totalSteps: progress.totalSteps, stepsRun: progress.stepsRun }
 }
@@ -56,15 +63,15 @@ function actionSession(ctx, workload, workspace, tag, { withMounts = true } = {}
       return record({
         totalMs,
         phases: {
-          // The builder boots while the cache downloads: only the part that outlasts the restore adds to the total.
-          boot: boot.overlapsPrevious ? Math.max(0, boot.ms - restore) : boot.ms,
+          // The builder boots while the tools are checked and the cache downloads: only the part that outlasts them adds to the total.
+          boot: Math.max(0, (boot.ms ?? 0) - alongsideMs(report.phases, boot)),
           restore,
           build: (find('Build')?.ms ?? 0) - inBuildExport,
           export: exportPhase ? exportPhase.ms : inBuildExport,
           save: find('Save cache')?.ms ?? 0
         },
         bootRawMs: boot.ms,
-        bootOverlapsRestore: Boolean(boot.overlapsPrevious),
+        bootOverlapsRestore: (boot.alongside ?? 0) > 0,
         bytesDown: (report.restore?.archiveBytes ?? 0) + (report.restore?.fetchedBytes ?? 0),
         bytesUp: report.save?.status === 'saved' ? (report.save.archiveBytes ?? 0) : 0,
         // Layers the restore left in the cache service (registry transport), fetched only when a step needs them.

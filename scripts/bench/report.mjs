@@ -68,7 +68,7 @@ function methodSection(results) {
     'directory), so tests that stop or fault the shared instance meanwhile cannot disturb the run; it is removed afterwards.',
     '',
     table(['configuration', 'what a job does'], [
-      [CONFIG_LABELS.action, 'the bundled action (`dist/`) run by the simulated runner (`scripts/lib/runner-sim.mjs`): main (restore while the builder boots, build, export when something ran), post (rotate, save, remove the builder); inputs `context: .`, the busybox named context, a cache key per workload and repetition'],
+      [CONFIG_LABELS.action, 'the bundled action (`dist/`) run by the simulated runner (`scripts/lib/runner-sim.mjs`): main (tool check and restore while the builder boots, build with the cache export), post (rotate, save while the builder is removed); inputs `context: .`, the busybox named context, a cache key per workload and repetition'],
       [CONFIG_LABELS['action-no-mounts'], 'the same action without its `cache-mounts` input; only for workloads that set it'],
       [CONFIG_LABELS.persistent, 'one builder created at the seed and kept for the whole sequence; no cache flags. Its boot counts only in the seed: the physical limit of a runner that keeps its state'],
       [CONFIG_LABELS.none, 'a new builder, a cold build, the builder removed'],
@@ -78,11 +78,12 @@ function methodSection(results) {
     '',
     table(['workload', 'what it builds', 'one-stage change', 'dependency change'], workloadRows),
     '',
-    'Phases. **boot**: `docker buildx create --bootstrap` (for the action: only the part that outlasted the restore it runs alongside; the',
-    'full boot time is in the raw records and drawn as a hatched strip). **restore** / **save**: the cache library\'s call (tar, zstd and',
-    'transfer). **build**: the build minus BuildKit\'s cache export. **export**: BuildKit\'s "exporting cache" vertex (for the action, its',
-    'separate export pass when the build ran something). **other**: the rest of the job\'s wall time (docker/buildx checks, rotation, builder',
-    'removal, process start-up). **down / up**: archive bytes moved by the cache library (0 when nothing was restored or saved).',
+    'Phases. **boot**: `docker buildx create --bootstrap` (for the action: only the part that outlasted the tool check and restore it runs',
+    'alongside; the full boot time is in the raw records and drawn as a hatched strip). **restore** / **save**: the cache library\'s call (tar,',
+    'zstd and transfer). **build**: the build minus BuildKit\'s cache export. **export**: BuildKit\'s "exporting cache" vertex (for the action',
+    'with `cache-transport: local`, its separate export pass when the build ran something). **other**: the rest of the job\'s wall time',
+    '(docker/buildx checks, rotation, builder removal beyond the save it runs alongside, process start-up). **down / up**: archive bytes moved',
+    'by the cache library (0 when nothing was restored or saved).',
     '**cache**: size of the cache directory after the job. **ratio**: median total / the persistent builder\'s median total in the same scenario.'
   ].join('\n')
 }
@@ -94,7 +95,7 @@ function workloadSection(results, workload, charts) {
     for (const config of configs) {
       const c = cell(results, workload, config, scenario)
       const ratio = ratioToPersistent(results, workload, config, scenario)
-      const boot = config.startsWith('action') && c.bootRaw.n > 0 ? `${sec(c.phases.boot.median)} (${sec(c.bootRaw.median)} alongside restore)` : sec(c.phases.boot.median)
+      const boot = config.startsWith('action') && c.bootRaw.n > 0 ? `${sec(c.phases.boot.median)} (${sec(c.bootRaw.median)} alongside check and restore)` : sec(c.phases.boot.median)
       rows.push([
         SCENARIO_LABELS[scenario],
         CONFIG_LABELS[config],
@@ -239,9 +240,9 @@ function timeSection(results) {
         .filter(([, ms]) => ms >= 50)
         .sort((a, b) => b[1] - a[1])
         .map(([p, ms]) => `${p} ${sec(ms)}`)
-      const boot = c.bootRaw.median ? `; the builder boot (${sec(c.bootRaw.median)} s) ran alongside the restore` : ''
+      const boot = c.bootRaw.median ? `; the builder boot (${sec(c.bootRaw.median)} s) ran alongside the tool check and the restore` : ''
       const other = ['Check docker', 'Rotate cache', 'Remove builder'].map(name => [name, actionPhase(results, workload, scenario, name)]).filter(([, ms]) => ms !== undefined)
-      const otherNote = other.length ? `; other = ${other.map(([name, ms]) => `${name.toLowerCase()} ${sec(ms)}`).join(', ')}, the rest process start-up` : ''
+      const otherNote = other.length ? `; other includes ${other.map(([name, ms]) => `${name.toLowerCase()} ${sec(ms)}`).join(', ')} (the check runs alongside the boot, the removal alongside the save), the rest process start-up` : ''
       lines.push(`- \`${workload}\`, ${SCENARIO_LABELS[scenario]}: ${sec(c.total.median)} s${base ? ` vs ${sec(base)} s persistent` : ''} = ${parts.join(', ')}${boot}${otherNote}; up ${mb(c.bytesUp.median)} MB, down ${mb(c.bytesDown.median)} MB.`)
     }
   }
