@@ -164,17 +164,23 @@ export const SAVED_MOUNTS_CONTEXT = 'buildx-cache-action-mounts'
 /** Changes every run, so the generated RUN steps are never answered from the layer cache. */
 export const RUN_NONCE_ARG = 'BUILDX_CACHE_ACTION_RUN'
 
-/** One build that unpacks every saved archive into its cache mount before the user's build. */
-export function injectDockerfile(image: string, plans: CacheMountPlan[]): string {
+/**
+ * One build that unpacks every saved archive into its cache mount before the user's build. With
+ * `urlOf` (the action's loopback server), BuildKit downloads each archive itself (`ADD <url>`);
+ * without it, the archives come as a named context through the build session, which is slower.
+ */
+export function injectDockerfile(image: string, plans: CacheMountPlan[], urlOf?: (file: string) => string): string {
+  const saved = '/buildx-cache-action/saved'
+  const downloads = urlOf ? plans.map(plan => `ADD ${urlOf(plan.file)} ${saved}/${plan.file}`) : []
   const steps = plans.map((plan, i) => {
     const at = `/buildx-cache-action/mount-${i}`
     return [
       `RUN ${sameCacheMountFlag(plan.mount, at)} \\`,
-      `    --mount=type=bind,from=${SAVED_MOUNTS_CONTEXT},target=/buildx-cache-action/saved \\`,
-      `    echo "$${RUN_NONCE_ARG}" > /dev/null && tar -xf /buildx-cache-action/saved/${plan.file} -C ${at}`
+      ...(urlOf ? [] : [`    --mount=type=bind,from=${SAVED_MOUNTS_CONTEXT},target=${saved} \\`]),
+      `    echo "$${RUN_NONCE_ARG}" > /dev/null && tar -xf ${saved}/${plan.file} -C ${at}`
     ].join('\n')
   })
-  return [`FROM ${image}`, `ARG ${RUN_NONCE_ARG}`, ...steps].join('\n') + '\n'
+  return [`FROM ${image}`, `ARG ${RUN_NONCE_ARG}`, ...downloads, ...steps].join('\n') + '\n'
 }
 
 /** A build whose tar output is the contents of one cache mount, owners and modes included. */
@@ -201,12 +207,19 @@ export interface MountBuildPlan {
   namespaceArg?: string
 }
 
-export function injectBuildArgs(plan: MountBuildPlan, savedDir: string): string[] {
-  return [...mountBuildCommon(plan), '--build-context', `${SAVED_MOUNTS_CONTEXT}=${savedDir}`, '--output', 'type=cacheonly', plan.contextDir]
+/** `savedDir`: the archives as a named context; undefined when the Dockerfile downloads them. */
+export function injectBuildArgs(plan: MountBuildPlan, savedDir: string | undefined): string[] {
+  const saved = savedDir ? ['--build-context', `${SAVED_MOUNTS_CONTEXT}=${savedDir}`] : []
+  return [...mountBuildCommon(plan), ...saved, '--output', 'type=cacheonly', plan.contextDir]
 }
 
-export function extractBuildArgs(plan: MountBuildPlan, archive: string): string[] {
-  return [...mountBuildCommon(plan), '--output', `type=tar,dest=${archive}`, plan.contextDir]
+/**
+ * Out through the build session as a tar file, or pushed as a one-layer image to the action's
+ * loopback registry: uncompressed, so the layer blob is the mount's tar as it is.
+ */
+export function extractBuildArgs(plan: MountBuildPlan, destination: { archive: string } | { imageRef: string }): string[] {
+  const output = 'archive' in destination ? `type=tar,dest=${destination.archive}` : `type=image,name=${destination.imageRef},push=true,compression=uncompressed,oci-mediatypes=true`
+  return [...mountBuildCommon(plan), '--output', output, plan.contextDir]
 }
 
 function mountBuildCommon(plan: MountBuildPlan): string[] {

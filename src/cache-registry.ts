@@ -23,6 +23,12 @@ export interface CacheRegistry {
   importRef?: string
   exportRef: string
   traffic: RegistryTraffic
+  /** Where BuildKit downloads a file of `RegistryDirs.files` (an `ADD <url>`), or undefined when none is served. */
+  fileUrl(name: string): string | undefined
+  /** Where a helper build pushes an image whose layers the action keeps as files (cache-mount archives). */
+  layerImageRef(tag: string): string
+  /** The layer files (in the export directory) of the image last pushed to `layerImageRef(tag)`. */
+  pushedLayers(tag: string): Promise<string[] | undefined>
   close(): Promise<void>
 }
 
@@ -44,6 +50,8 @@ export interface RegistryDirs {
   exportDir: string
   /** Layers of the restored cache left in the cache service: present to a HEAD, fetched on the first GET. */
   remote?: RemoteLayers
+  /** Plain files served at `/files/<name>` (cache-mount archives): BuildKit downloads them without the build session. */
+  files?: string
 }
 
 export interface RemoteLayers {
@@ -53,10 +61,12 @@ export interface RemoteLayers {
 }
 
 const REPOSITORY = 'buildx-cache'
+const LAYER_REPOSITORY = 'buildx-cache-layers'
 const IMPORT_TAG = 'restored'
 const EXPORT_TAG = 'export'
 const INDEX_MEDIA_TYPE = 'application/vnd.oci.image.index.v1+json'
 const ROUTE = /^\/v2\/(.+)\/(blobs|manifests)\/(uploads\/?)?([^/?]*)$/
+const FILE_ROUTE = /^\/files\/([A-Za-z0-9][A-Za-z0-9._-]*)$/
 
 interface Upload {
   file: string
@@ -69,7 +79,8 @@ export async function startCacheRegistry(dirs: RegistryDirs): Promise<CacheRegis
   const uploadDir = await fs.mkdtemp(`${dirs.exportDir}-uploads-`)
   const traffic: RegistryTraffic = { requests: 0, servedBytes: 0, receivedBytes: 0, fetchedFiles: 0, fetchedBytes: 0, failedFetches: [] }
   const uploads = new Map<string, Upload>()
-  const handler = new RegistryHandler(dirs, uploadDir, uploads, traffic)
+  const pushedTags = new Map<string, string>()
+  const handler = new RegistryHandler(dirs, uploadDir, uploads, traffic, pushedTags)
   const server = http.createServer((req, res) => {
     traffic.requests++
     handler.handle(req, res).catch(error => respond(res, 500, { errors: [{ code: 'UNKNOWN', message: (error as Error).message }] }))
@@ -85,6 +96,14 @@ export async function startCacheRegistry(dirs: RegistryDirs): Promise<CacheRegis
     importRef: hasImport ? `${host}/${REPOSITORY}:${IMPORT_TAG}` : undefined,
     exportRef: `${host}/${REPOSITORY}:${EXPORT_TAG}`,
     traffic,
+    fileUrl: name => (dirs.files && FILE_ROUTE.test(`/files/${name}`) ? `http://${host}/files/${name}` : undefined),
+    layerImageRef: tag => `${host}/${LAYER_REPOSITORY}:${tag}`,
+    pushedLayers: async tag => {
+      const digest = pushedTags.get(tag)
+      if (!digest) return undefined
+      const manifest = JSON.parse(await fs.readFile(blobPath(dirs.exportDir, digest), 'utf8')) as { layers?: { digest: string }[] }
+      return manifest.layers?.map(layer => blobPath(dirs.exportDir, layer.digest))
+    },
     close: async () => {
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => resolve()))
@@ -100,12 +119,15 @@ class RegistryHandler {
     private readonly dirs: RegistryDirs,
     private readonly uploadDir: string,
     private readonly uploads: Map<string, Upload>,
-    private readonly traffic: CacheRegistry['traffic']
+    private readonly traffic: CacheRegistry['traffic'],
+    private readonly pushedTags: Map<string, string>
   ) {}
 
   async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://registry')
     if (url.pathname === '/v2/' || url.pathname === '/v2') return respond(res, 200, {})
+    const file = FILE_ROUTE.exec(url.pathname)
+    if (file && (req.method === 'GET' || req.method === 'HEAD')) return this.serveFile(res, file[1], req.method === 'HEAD')
     const route = ROUTE.exec(url.pathname)
     if (!route) return notFound(res, 'NAME_UNKNOWN', url.pathname)
     const [, name, kind, uploading, reference] = route
@@ -177,6 +199,16 @@ class RegistryHandler {
     await pipeline(createReadStream(blob.file), res)
   }
 
+  private async serveFile(res: http.ServerResponse, name: string, headOnly: boolean): Promise<void> {
+    const file = this.dirs.files ? path.join(this.dirs.files, name) : undefined
+    const stat = file ? await fs.stat(file).catch(() => undefined) : undefined
+    if (!file || !stat?.isFile()) return notFound(res, 'NOT_FOUND', name)
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': stat.size })
+    if (headOnly) return void res.end()
+    this.traffic.servedBytes += stat.size
+    await pipeline(createReadStream(file), res)
+  }
+
   private async serveManifest(res: http.ServerResponse, reference: string, headOnly: boolean): Promise<void> {
     const descriptor = reference.startsWith('sha256:') ? await this.manifestByDigest(reference) : await this.manifestByTag(reference)
     if (!descriptor) return notFound(res, 'MANIFEST_UNKNOWN', reference)
@@ -202,10 +234,11 @@ class RegistryHandler {
     const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`
     if (reference.startsWith('sha256:') && reference !== digest) return respond(res, 400, { errors: [{ code: 'DIGEST_INVALID', message: reference }] })
     await writeFileAtomic(blobPath(this.dirs.exportDir, digest), body)
-    if (reference === EXPORT_TAG) {
+    if (name === REPOSITORY && reference === EXPORT_TAG) {
       const mediaType = req.headers['content-type'] ?? INDEX_MEDIA_TYPE
       await writeIndex(this.dirs.exportDir, { mediaType, digest, size: body.length })
     }
+    if (name === LAYER_REPOSITORY && !reference.startsWith('sha256:')) this.pushedTags.set(reference, digest)
     res.writeHead(201, { Location: `/v2/${name}/manifests/${digest}`, 'Docker-Content-Digest': digest, 'Content-Length': 0 })
     res.end()
   }

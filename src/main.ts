@@ -13,7 +13,7 @@ import { fetchRemoteFile } from './cache-store.js'
 import { readRemoteList, writeRemoteList, type SeparateFile } from './file-entries.js'
 import { cacheSize, carryRemoteList, checkLocalCache, linkBlobs, pruneRemoteList, pruneUnreferenced } from './local-cache.js'
 import { injectMounts, mountDigests, planCacheMounts, saveMounts, type MountContext } from './mount-transfer.js'
-import { mountsUsedBySteps, type CacheMountPlan } from './cache-mounts.js'
+import { MOUNTS_DIR, mountsUsedBySteps, type CacheMountPlan } from './cache-mounts.js'
 import { setOutputs } from './outputs.js'
 import { emptyReport, warner, type MountReport, type Warn } from './report.js'
 import { allFromCache } from './progress.js'
@@ -59,14 +59,21 @@ async function main(): Promise<void> {
     return
   }
 
-  const mountContext: MountContext = { inputs, builder: state.builder, temp: runner.temp }
-  if (setup && mountPlans.length > 0) {
-    report.mounts = await phase(report.phases, 'Restore cache mounts', () => injectMounts(mountPlans, restored.key ? setup.dir : undefined, mountContext, warn))
+  // From here to the end of the build, BuildKit reads the cache (and the mounts' archives) over loopback HTTP.
+  const registry = setup && inputs.cacheTransport === 'registry' ? await openRegistry(setup, restored, warn) : undefined
+  let build: BuildOutcome
+  try {
+    const mountContext: MountContext = { inputs, builder: state.builder, temp: runner.temp, server: registry }
+    if (setup && mountPlans.length > 0) {
+      report.mounts = await phase(report.phases, 'Restore cache mounts', () => injectMounts(mountPlans, restored.key ? setup.dir : undefined, mountContext, warn))
+    }
+    build = await buildWithCache(inputs, state, setup, restored, registry, warn)
+    state.buildSucceeded = build.succeeded
+    if (setup && build.succeeded && report.mounts) await phase(report.phases, 'Save cache mounts', () => carryMounts(state, setup, mountPlans, build, mountContext, warn))
+  } finally {
+    await registry?.close()
+    if (registry) reportRegistry(state, registry.traffic)
   }
-
-  const build = await buildWithCache(inputs, state, setup, restored, warn)
-  state.buildSucceeded = build.succeeded
-  if (setup && build.succeeded && report.mounts) await phase(report.phases, 'Save cache mounts', () => carryMounts(state, setup, mountPlans, build, mountContext, warn))
   await describeNewCache(state, setup, build, mountPlans, warn)
   saveRunState(state)
   setOutputs(build, { hit: report.restore?.hit ?? 'miss', restoredKey: state.restoredKey, newBytes: report.newCache?.bytes, mounts: report.mounts })
@@ -91,7 +98,7 @@ function recordRestore(state: RunState, setup: CacheSetup | undefined, restored:
   state.report.restore = { hit: restored.key ? 'partial' : 'miss', key: restored.key, archiveBytes: restored.archiveBytes, remoteFiles: restored.remoteFiles, remoteBytes: restored.remoteBytes, note: restored.note }
 }
 
-async function buildWithCache(inputs: ActionInputs, state: RunState, setup: CacheSetup | undefined, restored: RestoreResult, warn: Warn): Promise<BuildOutcome> {
+async function buildWithCache(inputs: ActionInputs, state: RunState, setup: CacheSetup | undefined, restored: RestoreResult, registry: CacheRegistry | undefined, warn: Warn): Promise<BuildOutcome> {
   const { report } = state
   const mode = inputs.cacheMode === 'off' ? undefined : chooseExportMode(inputs.cacheMode, inputs.cacheMaxSize, restored.meta)
   report.exportMode = mode?.mode
@@ -102,7 +109,6 @@ async function buildWithCache(inputs: ActionInputs, state: RunState, setup: Cach
   // registry, unchanged blobs are answered present and never re-sent, so the build exports at once.
   const deferExport = setup !== undefined && restored.key !== undefined && !inputs.noCache && inputs.cacheTransport !== 'registry'
   if (setup && restored.key && !deferExport) await prepareExportDir(setup)
-  const registry = setup && inputs.cacheTransport === 'registry' ? await openRegistry(setup, restored, warn) : undefined
   const plan = {
     builder: state.builder!,
     cacheFrom: restored.key ? setup?.dir : undefined,
@@ -114,27 +120,22 @@ async function buildWithCache(inputs: ActionInputs, state: RunState, setup: Cach
     metadataFile: path.join(process.env.RUNNER_TEMP ?? '.', `${state.builder}-metadata.json`),
     iidFile: path.join(process.env.RUNNER_TEMP ?? '.', `${state.builder}-iid`)
   }
-  try {
-    let buildPlan: typeof plan = plan
-    let build = await phase(report.phases, 'Build', () => runBuild(inputs, { ...buildPlan, ...files }))
-    if (!build.succeeded && setup && registry && registry.traffic.failedFetches.length > 0) {
-      await forgetUnavailableLayers(setup, registry.traffic.failedFetches, warn)
-      if (!deferExport) await carryRemoteList(setup.dir, setup.exportDir)
-      buildPlan = { ...plan, cacheFrom: undefined }
-      build = await phase(report.phases, 'Build without cache', () => runBuild(inputs, { ...buildPlan, ...files }))
-    }
-    const { progress } = build
-    report.build = { succeeded: build.succeeded, cachedSteps: progress.cachedSteps, totalSteps: progress.totalSteps, stepsRun: progress.stepsRun, error: build.error, cacheImportMs: progress.cacheImportMs, cacheExportMs: progress.cacheExportMs }
-    if (setup && restored.key && !inputs.noCache && build.succeeded) {
-      if (allFromCache(progress)) state.cacheReused = true
-      else if (deferExport) await phase(report.phases, 'Export cache', () => exportCache(inputs, state, setup, { ...buildPlan, cacheTo: setup.exportDir }, warn))
-      else await completeExport(setup, warn)
-    }
-    return build
-  } finally {
-    await registry?.close()
-    if (registry) reportRegistry(state, registry.traffic)
+  let buildPlan: typeof plan = plan
+  let build = await phase(report.phases, 'Build', () => runBuild(inputs, { ...buildPlan, ...files }))
+  if (!build.succeeded && setup && registry && registry.traffic.failedFetches.length > 0) {
+    await forgetUnavailableLayers(setup, registry.traffic.failedFetches, warn)
+    if (!deferExport) await carryRemoteList(setup.dir, setup.exportDir)
+    buildPlan = { ...plan, cacheFrom: undefined }
+    build = await phase(report.phases, 'Build without cache', () => runBuild(inputs, { ...buildPlan, ...files }))
   }
+  const { progress } = build
+  report.build = { succeeded: build.succeeded, cachedSteps: progress.cachedSteps, totalSteps: progress.totalSteps, stepsRun: progress.stepsRun, error: build.error, cacheImportMs: progress.cacheImportMs, cacheExportMs: progress.cacheExportMs }
+  if (setup && restored.key && !inputs.noCache && build.succeeded) {
+    if (allFromCache(progress)) state.cacheReused = true
+    else if (deferExport) await phase(report.phases, 'Export cache', () => exportCache(inputs, state, setup, { ...buildPlan, cacheTo: setup.exportDir }, warn))
+    else await completeExport(setup, warn)
+  }
+  return build
 }
 
 /** A cache problem must not fail the build: the layers the service could not give are no longer promised to BuildKit. */
@@ -161,7 +162,7 @@ async function openRegistry(setup: CacheSetup, restored: RestoreResult, warn: Wa
   try {
     const remoteFiles = restored.key ? await readRemoteList(setup.dir) : []
     const remote = remoteFiles.length > 0 ? { files: remoteFiles, fetch: (file: SeparateFile) => fetchRemoteFile(setup.dir, file) } : undefined
-    return await startCacheRegistry({ importDir: restored.key ? setup.dir : undefined, exportDir: setup.exportDir, remote })
+    return await startCacheRegistry({ importDir: restored.key ? setup.dir : undefined, exportDir: setup.exportDir, remote, files: path.join(setup.dir, MOUNTS_DIR) })
   } catch (error) {
     warn(`the cache registry could not start (${(error as Error).message}); BuildKit reads and writes the cache through the build session`)
     await fetchAllRemote(setup)

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
+import * as core from '@actions/core'
 import {
   cacheNamespaceArg,
   contextsForImage,
@@ -15,7 +16,8 @@ import {
   type CacheMountPlan,
   type MountBuildPlan
 } from './cache-mounts.js'
-import { lastLines, run } from './exec.js'
+import { lastLines, run, type CommandResult } from './exec.js'
+import type { CacheRegistry } from './cache-registry.js'
 import { fileSha256 } from './file-entries.js'
 import type { ActionInputs } from './inputs.js'
 import type { MountReport, Warn } from './report.js'
@@ -42,6 +44,8 @@ export interface MountContext {
   builder: string
   /** Where the generated Dockerfiles are written. */
   temp: string
+  /** The action's loopback server, when it runs: archives travel over HTTP instead of the build session. */
+  server?: Pick<CacheRegistry, 'fileUrl' | 'layerImageRef' | 'pushedLayers'>
 }
 
 /** Unpacks every archive the restored cache holds into the builder's cache mounts. */
@@ -51,8 +55,11 @@ export async function injectMounts(plans: CacheMountPlan[], cacheDir: string | u
   for (const plan of plans) reports.push({ id: plan.id, outcome: 'none', restoredBytes: savedDir ? await fileSize(path.join(savedDir, plan.file)) : undefined })
   const restorable = plans.filter((_, i) => reports[i].restoredBytes !== undefined)
   if (restorable.length === 0 || !savedDir) return reports
-  const build = await mountBuild(context, 'inject', injectDockerfile(context.inputs.cacheMountsImage, restorable))
-  const result = await run('docker', injectBuildArgs(build, savedDir), { silent: true })
+  const server = context.server
+  const urlOf = server && restorable.every(plan => server.fileUrl(plan.file)) ? (file: string) => server.fileUrl(file)! : undefined
+  const build = await mountBuild(context, 'inject', injectDockerfile(context.inputs.cacheMountsImage, restorable, urlOf))
+  core.info(`${restorable.length} saved mount archives go to the builder ${urlOf ? 'over loopback HTTP (BuildKit downloads them)' : 'through the build session'}`)
+  const result = await run('docker', injectBuildArgs(build, urlOf ? undefined : savedDir), { silent: true })
   if (result.exitCode !== 0) {
     warn(`cache-mounts: could not restore the mounts into the builder (${lastLines(result.stderr)}); the build starts with empty cache mounts`)
     for (const report of reports) report.restoredBytes = undefined
@@ -104,9 +111,7 @@ async function saveMount(plan: CacheMountPlan, report: MountReport, options: Sav
     report.outcome = 'kept'
     return
   }
-  const build = await mountBuild(context, `extract-${plan.file}`, extractDockerfile(context.inputs.cacheMountsImage, plan))
-  const result = await run('docker', extractBuildArgs(build, archive), { silent: true })
-  await fs.rm(build.contextDir, { recursive: true, force: true })
+  const result = await extractMount(plan, archive, context)
   if (result.exitCode === 0) {
     report.outcome = 'extracted'
     return
@@ -117,6 +122,29 @@ async function saveMount(plan: CacheMountPlan, report: MountReport, options: Sav
   report.outcome = keep ? 'kept' : 'failed'
   report.note = 'could not be read back from the builder'
   warn(`cache-mounts: could not read '${plan.id}' back from the builder (${lastLines(result.stderr)}); ${keep ? 'the restored contents are kept' : 'it is not saved'}`)
+}
+
+/** Through the loopback registry when it runs (the layer it receives is the archive), else through the build session. */
+async function extractMount(plan: CacheMountPlan, archive: string, context: MountContext): Promise<CommandResult> {
+  const build = await mountBuild(context, `extract-${plan.file}`, extractDockerfile(context.inputs.cacheMountsImage, plan))
+  try {
+    const server = context.server
+    if (server) {
+      const tag = `mount-${plan.file.replace(/[^A-Za-z0-9_.-]/g, '_')}`
+      const pushed = await run('docker', extractBuildArgs(build, { imageRef: server.layerImageRef(tag) }), { silent: true })
+      const layers = pushed.exitCode === 0 ? await server.pushedLayers(tag) : undefined
+      if (layers?.length === 1) {
+        await fs.link(layers[0], archive)
+        core.info(`cache mount '${plan.id}' read back through the loopback registry`)
+        return pushed
+      }
+      const why = pushed.exitCode !== 0 ? lastLines(pushed.stderr) : `the pushed image has ${layers?.length ?? 'no'} layers, not one`
+      core.info(`cache mount '${plan.id}': reading it back through the loopback registry did not work (${why}); reading it through the build session`)
+    }
+    return await run('docker', extractBuildArgs(build, { archive }), { silent: true })
+  } finally {
+    await fs.rm(build.contextDir, { recursive: true, force: true })
+  }
 }
 
 /** Hashes of the mount archives, for the content key: a changed mount is a changed cache. */

@@ -135,6 +135,17 @@ describe('generated builds', () => {
     expect(dockerfile.match(/\$BUILDX_CACHE_ACTION_RUN/g)).toHaveLength(2)
   })
 
+  test('with the loopback server, BuildKit downloads each archive itself and no archive comes through the session', () => {
+    const dockerfile = injectDockerfile('busybox:1.36', [npm, apt], file => `http://127.0.0.1:4000/files/${file}`)
+    expect(dockerfile).toMatch(/^FROM busybox:1\.36\nARG BUILDX_CACHE_ACTION_RUN\nADD /)
+    expect(dockerfile).toContain(`ADD http://127.0.0.1:4000/files/${npm.file} /buildx-cache-action/saved/${npm.file}\n`)
+    expect(dockerfile).toContain(`ADD http://127.0.0.1:4000/files/${apt.file} /buildx-cache-action/saved/${apt.file}\n`)
+    expect(dockerfile).toContain(`tar -xf /buildx-cache-action/saved/${apt.file} -C /buildx-cache-action/mount-1`)
+    expect(dockerfile).not.toContain('--mount=type=bind')
+    expect(dockerfile.match(/\$BUILDX_CACHE_ACTION_RUN/g)).toHaveLength(2)
+    expect(injectBuildArgs(plan, undefined).join(' ')).not.toContain('buildx-cache-action-mounts=')
+  })
+
   test('an extract build copies one mount into a scratch image', () => {
     const dockerfile = extractDockerfile('busybox:1.36', apt)
     expect(dockerfile).toContain('cp -a /buildx-cache-action/mount/. /buildx-cache-action/out/')
@@ -157,9 +168,14 @@ describe('generated builds', () => {
       '--build-context', 'busybox:1.36=oci-layout:///base/busybox',
       '--build-context', 'buildx-cache-action-mounts=/cache/mounts', '--output', 'type=cacheonly', '/tmp/ctx'
     ])
-    expect(extractBuildArgs({ ...plan, namespaceArg: undefined, imageContexts: [] }, '/new/mounts/npm.tar')).toEqual([
+    expect(extractBuildArgs({ ...plan, namespaceArg: undefined, imageContexts: [] }, { archive: '/new/mounts/npm.tar' })).toEqual([
       'buildx', 'build', '--builder', 'b1', '--progress=plain', '--provenance=false',
       '--build-arg', 'BUILDX_CACHE_ACTION_RUN=n1', '--output', 'type=tar,dest=/new/mounts/npm.tar', '/tmp/ctx'
+    ])
+    expect(extractBuildArgs({ ...plan, namespaceArg: undefined, imageContexts: [] }, { imageRef: '127.0.0.1:4000/buildx-cache-layers:mount-npm.tar' })).toEqual([
+      'buildx', 'build', '--builder', 'b1', '--progress=plain', '--provenance=false',
+      '--build-arg', 'BUILDX_CACHE_ACTION_RUN=n1',
+      '--output', 'type=image,name=127.0.0.1:4000/buildx-cache-layers:mount-npm.tar,push=true,compression=uncompressed,oci-mediatypes=true', '/tmp/ctx'
     ])
   })
 

@@ -150,6 +150,23 @@ describe('the loopback cache registry', () => {
     })
   })
 
+  test('an image pushed to the layer repository gives its layer files, and never touches the export index', async () => {
+    const layer = Buffer.from('tar of a cache mount')
+    const layerDigest = digestOf(layer)
+    await fetch(url(`/v2/buildx-cache-layers/blobs/uploads/?digest=${layerDigest}`), { method: 'POST', body: layer })
+    const manifest = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', layers: [{ digest: layerDigest, size: layer.length }] })
+    expect(registry.layerImageRef('mount-npm.tar')).toBe(`${registry.host}/buildx-cache-layers:mount-npm.tar`)
+    expect(await registry.pushedLayers('mount-npm.tar')).toBeUndefined()
+    const put = await fetch(url('/v2/buildx-cache-layers/manifests/mount-npm.tar'), { method: 'PUT', body: manifest })
+    expect(put.status).toBe(201)
+    const files = await registry.pushedLayers('mount-npm.tar')
+    expect(files).toHaveLength(1)
+    expect(fs.readFileSync(files![0], 'utf8')).toBe('tar of a cache mount')
+    expect(fs.existsSync(path.join(exportDir, 'index.json'))).toBe(false)
+    await fetch(url('/v2/buildx-cache-layers/manifests/export'), { method: 'PUT', body: manifest })
+    expect(fs.existsSync(path.join(exportDir, 'index.json'))).toBe(false)
+  })
+
   test('without a restored cache there is no import reference', async () => {
     const alone = await startCacheRegistry({ exportDir: path.join(root, 'cold-new') })
     try {
@@ -158,6 +175,43 @@ describe('the loopback cache registry', () => {
     } finally {
       await alone.close()
     }
+  })
+
+  describe('plain files (cache-mount archives)', () => {
+    let filesDir: string
+    let served: CacheRegistry
+
+    beforeEach(async () => {
+      filesDir = path.join(importDir, 'mounts')
+      fs.mkdirSync(filesDir, { recursive: true })
+      fs.writeFileSync(path.join(filesDir, 'npm-1a2b3c4d.tar'), 'archive bytes')
+      fs.writeFileSync(path.join(importDir, 'secret.txt'), 'outside the files directory')
+      served = await startCacheRegistry({ importDir, exportDir: path.join(root, 'files-new'), files: filesDir })
+    })
+
+    afterEach(async () => {
+      await served.close()
+    })
+
+    test('serves a file by name at the URL it gives, and counts the bytes', async () => {
+      const fileUrl = served.fileUrl('npm-1a2b3c4d.tar')
+      expect(fileUrl).toBe(`http://${served.host}/files/npm-1a2b3c4d.tar`)
+      const head = await fetch(fileUrl!, { method: 'HEAD' })
+      expect([head.status, head.headers.get('content-length')]).toEqual([200, '13'])
+      expect(await (await fetch(fileUrl!)).text()).toBe('archive bytes')
+      expect(served.traffic.servedBytes).toBe(13)
+    })
+
+    test.each(['missing.tar', '..%2Fsecret.txt', '../secret.txt', '.hidden', ''])('[%#] %j is a 404, never a file outside the directory', async name => {
+      const response = await fetch(`http://${served.host}/files/${name}`)
+      expect(response.status).toBe(404)
+      expect(await response.text()).not.toContain('outside the files directory')
+    })
+
+    test('gives no URL for a name it would not serve, nor when it serves no files', () => {
+      expect(served.fileUrl('../secret.txt')).toBeUndefined()
+      expect(registry.fileUrl('npm-1a2b3c4d.tar')).toBeUndefined()
+    })
   })
 
   test('close stops it and removes its upload directory', async () => {
