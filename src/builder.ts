@@ -1,6 +1,6 @@
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import { builderBootstrapArgs, builderCreateArgs, builderRemoveArgs } from './buildx-args.js'
+import { builderCreateArgs, builderRemoveArgs } from './buildx-args.js'
 import { lastLines, run, runOrThrow } from './exec.js'
 import type { ActionInputs } from './inputs.js'
 
@@ -42,11 +42,10 @@ export async function bootBuilder(inputs: ActionInputs, name: string, tempDir: s
   const log: string[] = []
   try {
     const configFile = inputs.buildkitdConfigInline ? await writeBuildkitdConfig(tempDir, name, inputs.buildkitdConfigInline) : undefined
-    for (const args of [builderCreateArgs(inputs, name, configFile), builderBootstrapArgs(name)]) {
-      log.push(`[command]docker ${args.join(' ')}`)
-      const result = await runOrThrow('docker', args, { silent: true })
-      log.push(result.stdout.trim(), result.stderr.trim())
-    }
+    const args = builderCreateArgs(inputs, name, configFile)
+    log.push(`[command]docker ${args.join(' ')}`)
+    const result = await runOrThrow('docker', args, { silent: true })
+    log.push(result.stdout.trim(), result.stderr.trim())
     return { ms: Date.now() - started, log: log.filter(Boolean).join('\n') }
   } catch (error) {
     return { ms: Date.now() - started, log: log.filter(Boolean).join('\n'), error: (error as Error).message }

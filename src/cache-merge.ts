@@ -10,7 +10,16 @@ import { blobPath, exists } from './local-cache.js'
  */
 interface CacheConfig {
   layers: { blob: string; parent?: number; [other: string]: unknown }[]
-  records: { digest: string; layers?: { layer: number; [other: string]: unknown }[]; chains?: unknown[]; [other: string]: unknown }[]
+  records: CacheRecord[]
+}
+
+interface CacheRecord {
+  digest: string
+  layers?: { layer: number; [other: string]: unknown }[]
+  chains?: unknown[]
+  /** Per input of the step, the records it was computed from (`link` indexes `records`). */
+  inputs?: { selector?: string; link: number }[][]
+  [other: string]: unknown
 }
 
 interface Descriptor {
@@ -31,30 +40,64 @@ interface LoadedCache {
 const CACHE_CONFIG_TYPE = 'application/vnd.buildkit.cacheconfig.v0'
 
 /**
- * An export made by the second, export-only pass names every step's cache key, but leaves out the
- * result of a step the first pass never had to load (a later step was already cached). Exported
- * as is, the next run would rerun that step. Such keys get the result the restored cache had for
- * the same key: same digest, same computation. Only keys this build's graph names are filled, so
- * the cache stays the size of one build. Returns how many records were filled.
+ * An export names every step's cache key, but leaves out the result of a step the build never had
+ * to load (a later step was already cached). Exported as is, the next run would rerun that step.
+ * Such keys get the result the restored cache had for the same key: same digest, same computation.
+ * Only keys this build's results were computed from are filled: the graph can also name keys of an
+ * earlier version of a changed stage (the previous chain of the final stage), whose results no
+ * step of this build used; filling those would keep a superseded chain in the cache.
  */
-export async function fillMissingResults(restoredDir: string, exportDir: string): Promise<number> {
+export async function fillMissingResults(restoredDir: string, exportDir: string): Promise<FillOutcome> {
+  const outcome = { filled: 0, unused: 0 }
   const [old, fresh] = await Promise.all([loadCache(restoredDir), loadCache(exportDir)])
-  if (!old || !fresh) return 0
+  if (!old || !fresh) return outcome
   const oldRecords = new Map(old.config.records.map(record => [record.digest, record]))
   const remote = new Set((await readRemoteList(exportDir)).map(file => `sha256:${file.sha256}`))
   const copier = new LayerCopier(old, fresh, remote)
-  let filled = 0
-  for (const record of fresh.config.records) {
-    if ((record.layers && record.layers.length > 0) || (record.chains && record.chains.length > 0)) continue
+  const used = feedingResults(fresh.config.records)
+  for (const [i, record] of fresh.config.records.entries()) {
+    if (hasResult(record)) continue
     const previous = oldRecords.get(record.digest)
     if (!previous?.layers || previous.layers.length === 0) continue
+    if (!used.has(i)) {
+      outcome.unused++
+      continue
+    }
     record.layers = previous.layers.map(result => ({ ...result, layer: copier.copy(result.layer) }))
-    filled++
+    outcome.filled++
   }
-  if (filled === 0) return 0
+  if (outcome.filled === 0) return outcome
   await copier.copyBlobs()
   await writeCache(fresh)
-  return filled
+  return outcome
+}
+
+export interface FillOutcome {
+  /** Records that got the restored cache's result for their key. */
+  filled: number
+  /** Records the restored cache had a result for, left empty: no result of this build came from them. */
+  unused: number
+}
+
+function hasResult(record: CacheRecord): boolean {
+  return (record.layers?.length ?? 0) > 0 || (record.chains?.length ?? 0) > 0
+}
+
+/** The records a record with a result was computed from, directly or through other records. */
+export function feedingResults(records: CacheRecord[]): Set<number> {
+  const found = new Set<number>()
+  const pending = records.flatMap((record, i) => (hasResult(record) ? [i] : []))
+  while (pending.length > 0) {
+    const record = records[pending.pop()!]
+    for (const input of record?.inputs ?? []) {
+      for (const { link } of input) {
+        if (found.has(link) || !records[link]) continue
+        found.add(link)
+        pending.push(link)
+      }
+    }
+  }
+  return found
 }
 
 /** Copies layer chains from one cache config into another, each chain entry once. */

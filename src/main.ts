@@ -192,8 +192,9 @@ async function exportCache(inputs: ActionInputs, state: RunState, setup: CacheSe
 
 async function completeExport(setup: CacheSetup, warn: Warn): Promise<void> {
   try {
-    const filled = await fillMissingResults(setup.dir, setup.exportDir)
+    const { filled, unused } = await fillMissingResults(setup.dir, setup.exportDir)
     if (filled > 0) core.info(`${filled} steps the build did not need to load got their results from the restored cache`)
+    if (unused > 0) core.info(`${unused} cache keys of earlier versions of changed steps were left without results: no result of this build came from them`)
   } catch (error) {
     warn(`completing the exported cache from the restored one failed (${(error as Error).message}); the previous cache is kept`)
     await discardExport(setup.exportDir)

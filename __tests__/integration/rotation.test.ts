@@ -37,10 +37,13 @@ describe('ten rounds of changes', () => {
     const runner = newRunner(workspace, serviceEnv)
     const inputs = exampleInputs(uniqueKey('rotation'))
     const sizes: number[] = []
+    const leftEmpty: string[] = []
     for (let round = 0; round <= ROUNDS; round++) {
       if (round > 0) changeOneStage(workspace, round)
       runner.reset()
       const job = await runner.runJob(inputs)
+      const unused = /(\d+) cache keys of earlier versions of changed steps were left without results/.exec(job.main.log)
+      if (unused) leftEmpty.push(`round ${round}: ${unused[1]}`)
       expectStep(job, 'main', 0)
       expect(job.outputs['cache-hit']).toBe(round === 0 ? 'miss' : 'partial')
       // A complete cache: only the changed stage and the final COPY steps from it on rerun. A
@@ -49,12 +52,12 @@ describe('ten rounds of changes', () => {
       // The whole cache: layers left in the cache service (registry transport) count too.
       sizes.push(await cacheSize(cacheDirOf(job)))
     }
-    // The issue's target: after the rounds, within 1.1x of the cache after one round.
-    expect(sizes[ROUNDS]).toBeLessThanOrEqual(sizes[1] * 1.1)
-    // Any round: a round can keep one superseded chain of the final stage (an old result filled into a key
-    // this build's graph still names; seen under CPU load, up to 1.49x); it never accumulates. Hand-wired is
-    // past 2x by round 5.
-    expect(Math.max(...sizes)).toBeLessThanOrEqual(sizes[1] * 2)
+    console.log(`rotation: cache MB per round ${sizes.map(size => (size / 1e6).toFixed(1)).join(' ')}; keys of superseded steps left without results: ${leftEmpty.join(', ') || 'none'}`)
+    // The issue's target, in every round: within 1.1x of the cache after one round. (A round could keep the
+    // previous chain of the final stage, up to 1.49x under CPU load, while results were filled into every
+    // key the graph named; now only keys a result of the build came from are filled.)
+    const overTarget = sizes.map((size, round) => ({ round, ratio: Number((size / sizes[1]).toFixed(2)) })).filter(({ ratio }) => ratio > 1.1)
+    expect(overTarget).toEqual([])
   })
 
   test('without rotation (same directory in and out), the cache grows', async () => {

@@ -1,7 +1,6 @@
 import {
   buildArgs,
   cacheExportArgs,
-  builderBootstrapArgs,
   builderCreateArgs,
   builderRemoveArgs,
   secretEnv,
@@ -27,26 +26,25 @@ function argv(args: string[]): string[] {
 
 describe('builderCreateArgs', () => {
   test.each<[InputValues, string | undefined, string[]]>([
-    [{}, undefined, ['buildx', 'create', '--name', 'b1', '--driver', 'docker-container', '--driver-opt', 'network=host']],
-    [{ 'cache-transport': 'local' }, undefined, ['buildx', 'create', '--name', 'b1', '--driver', 'docker-container']],
-    [{ 'driver-opts': 'network=bridge' }, undefined, ['buildx', 'create', '--name', 'b1', '--driver', 'docker-container', '--driver-opt', 'network=bridge']],
+    [{}, undefined, ['buildx', 'create', '--name', 'b1', '--driver', 'docker-container', '--bootstrap', '--driver-opt', 'network=host']],
+    [{ 'cache-transport': 'local' }, undefined, ['buildx', 'create', '--name', 'b1', '--driver', 'docker-container', '--bootstrap']],
+    [{ 'driver-opts': 'network=bridge' }, undefined, ['buildx', 'create', '--name', 'b1', '--driver', 'docker-container', '--bootstrap', '--driver-opt', 'network=bridge']],
     [
       { 'driver-opts': 'image=moby/buildkit:v0.13.1\nnetwork=host' },
       '/t/buildkitd.toml',
-      ['buildx', 'create', '--name', 'b1', '--driver', 'docker-container', '--driver-opt', 'image=moby/buildkit:v0.13.1', '--driver-opt', 'network=host', '--config', '/t/buildkitd.toml']
+      ['buildx', 'create', '--name', 'b1', '--driver', 'docker-container', '--bootstrap', '--driver-opt', 'image=moby/buildkit:v0.13.1', '--driver-opt', 'network=host', '--config', '/t/buildkitd.toml']
     ],
-    [{ driver: 'remote', endpoint: 'tcp://buildkitd:1234' }, undefined, ['buildx', 'create', '--name', 'b1', '--driver', 'remote', 'tcp://buildkitd:1234']],
+    [{ driver: 'remote', endpoint: 'tcp://buildkitd:1234' }, undefined, ['buildx', 'create', '--name', 'b1', '--driver', 'remote', '--bootstrap', 'tcp://buildkitd:1234']],
     [
       { driver: 'remote', endpoint: 'tcp://buildkitd:1234', 'driver-opts': 'cacert=/certs/ca.pem' },
       '/t/buildkitd.toml',
-      ['buildx', 'create', '--name', 'b1', '--driver', 'remote', '--driver-opt', 'cacert=/certs/ca.pem', '--config', '/t/buildkitd.toml', 'tcp://buildkitd:1234']
+      ['buildx', 'create', '--name', 'b1', '--driver', 'remote', '--bootstrap', '--driver-opt', 'cacert=/certs/ca.pem', '--config', '/t/buildkitd.toml', 'tcp://buildkitd:1234']
     ]
   ])('[%#] given %j and config %p returns %j', (values, configFile, expected) => {
     expect(builderCreateArgs(ws.parse(values), 'b1', configFile)).toEqual(expected)
   })
 
   test.each([
-    [builderBootstrapArgs('b1'), ['buildx', 'inspect', '--bootstrap', 'b1']],
     [builderRemoveArgs('b1'), ['buildx', 'rm', 'b1']]
   ])('[%#] %j is exactly %j', (actual, expected) => {
     expect(actual).toEqual(expected)
