@@ -46,9 +46,9 @@ export async function bootBuilder(inputs: ActionInputs, name: string, tempDir: s
     log.push(`[command]docker ${args.join(' ')}`)
     const result = await runOrThrow('docker', args, { silent: true })
     log.push(result.stdout.trim(), result.stderr.trim())
-    return { ms: Date.now() - started, log: log.filter(Boolean).join('\n') }
+    return { ms: Date.now() - started, log: stepLog(log) }
   } catch (error) {
-    return { ms: Date.now() - started, log: log.filter(Boolean).join('\n'), error: (error as Error).message }
+    return { ms: Date.now() - started, log: stepLog(log), error: (error as Error).message }
   }
 }
 
@@ -67,7 +67,12 @@ export async function removeBuilder(name: string): Promise<BuilderStep> {
   const started = Date.now()
   const args = builderRemoveArgs(name)
   const result = await run('docker', args, { silent: true }).catch((error: Error) => ({ exitCode: 1, stdout: '', stderr: error.message }))
-  const log = [`[command]docker ${args.join(' ')}`, result.stdout.trim(), result.stderr.trim()].filter(Boolean).join('\n')
+  const log = stepLog([`[command]docker ${args.join(' ')}`, result.stdout.trim(), result.stderr.trim()])
   const error = result.exitCode === 0 ? undefined : `could not remove builder ${name}: ${lastLines(result.stderr || result.stdout)}`
   return { ms: Date.now() - started, log, error }
+}
+
+/** A background step's command and output, for the group printed when it is reported. */
+function stepLog(lines: string[]): string {
+  return lines.filter(Boolean).join('\n')
 }

@@ -40,14 +40,15 @@ function openTap(): void {
   }
   const original = process.stdout.write
   tap = { original, watches: 1 }
+  const write = (...args: unknown[]): boolean => (original as (...args: unknown[]) => boolean).call(process.stdout, ...args)
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
     const watch = currentWatch.getStore()
-    if (!watch) return (original as (...args: unknown[]) => boolean).call(process.stdout, chunk, ...rest)
+    if (!watch) return write(chunk, ...rest)
     const text = downgradeErrors(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString())
     const size = parseArchiveSize(text)
     if (size !== undefined) watch.archiveBytes = (watch.archiveBytes ?? 0) + size
     watch.warnings.push(...parseWarnings(text))
-    return (original as (...args: unknown[]) => boolean).call(process.stdout, text, ...rest)
+    return write(text, ...rest)
   }) as typeof process.stdout.write
 }
 

@@ -89,7 +89,7 @@ export function feedingResults(records: CacheRecord[]): Set<number> {
   const pending = records.flatMap((record, i) => (hasResult(record) ? [i] : []))
   while (pending.length > 0) {
     const record = records[pending.pop()!]
-    for (const input of record?.inputs ?? []) {
+    for (const input of record.inputs ?? []) {
       for (const { link } of input) {
         if (found.has(link) || !records[link]) continue
         found.add(link)

@@ -35,8 +35,8 @@ async function main(): Promise<void> {
   // The builder boots while the tools are checked and the cache downloads: none needs another until
   // the build. Without docker or buildx the boot fails too, and the check says why. A buildx to
   // install comes first, since the boot runs it.
+  const phasesAtStart = report.phases.length
   const bootEarly = inputs.buildxVersion ? undefined : bootBuilder(inputs, state.builder, runner.temp)
-  let bootedAfter = report.phases.length
 
   report.versions = await phase(report.phases, 'Check docker and buildx', async () => {
     if (inputs.buildxVersion) core.info(`Installed buildx ${await installBuildx(inputs.buildxVersion)}`)
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
 
   const mountPlans = await planCacheMounts(inputs, warn)
   const setup = await prepareCache(inputs, runner, warn)
-  if (!bootEarly) bootedAfter = report.phases.length
+  const bootedAfter = bootEarly ? phasesAtStart : report.phases.length
   const booting = bootEarly ?? bootBuilder(inputs, state.builder, runner.temp)
   const restored = setup ? await phase(report.phases, 'Restore cache', () => restoreCache(setup, { lazyLayers: inputs.cacheTransport === 'registry' }, warn)) : {}
   recordRestore(state, setup, restored)
