@@ -1,6 +1,6 @@
 import * as fs from 'node:fs/promises'
 import { buildArgs, cacheExportArgs, secretEnv, type BuildPlan } from './buildx-args.js'
-import { run } from './exec.js'
+import { run, runCancellable } from './exec.js'
 import type { ActionInputs } from './inputs.js'
 import { ProgressTally, type ProgressSummary } from './progress.js'
 
@@ -12,16 +12,27 @@ export interface BuildOutcome {
   digest?: string
   /** BuildKit's own last words when the build failed. */
   error?: string
+  /** Stopped on purpose (BuildWatch.signal): not a result, the build is to run again. */
+  stopped?: boolean
+}
+
+/** Reads the progress as it streams, and may stop the build. */
+export interface BuildWatch {
+  write(chunk: string): void
+  signal: AbortSignal
 }
 
 /** Runs the build with its progress streaming to the log, and reads back what BuildKit reported. */
-export async function runBuild(inputs: ActionInputs, plan: BuildPlan): Promise<BuildOutcome> {
+export async function runBuild(inputs: ActionInputs, plan: BuildPlan, watch?: BuildWatch): Promise<BuildOutcome> {
   await Promise.all([fs.rm(plan.metadataFile, { force: true }), fs.rm(plan.iidFile, { force: true })])
   const tally = new ProgressTally()
-  const result = await run('docker', buildArgs(inputs, plan), {
-    env: secretEnv(inputs),
-    onStderr: chunk => tally.write(chunk)
-  })
+  const onStderr = (chunk: string): void => {
+    tally.write(chunk)
+    watch?.write(chunk)
+  }
+  const options = { env: secretEnv(inputs), onStderr }
+  const result = watch ? await runCancellable('docker', buildArgs(inputs, plan), { ...options, signal: watch.signal }) : await run('docker', buildArgs(inputs, plan), options)
+  if ('cancelled' in result && result.cancelled && result.exitCode !== 0) return { succeeded: false, stopped: true, progress: tally.summary() }
   const metadata = await readJson(plan.metadataFile)
   const imageId = (await fs.readFile(plan.iidFile, 'utf8').catch(() => '')).trim() || undefined
   const outcome: BuildOutcome = {

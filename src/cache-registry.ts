@@ -27,6 +27,8 @@ export interface CacheRegistry {
   fileUrl(name: string): string | undefined
   /** Where a helper build pushes an image whose layers the action keeps as files (cache-mount archives). */
   layerImageRef(tag: string): string
+  /** Files are being fetched from the cache service for BuildKit right now. */
+  fetching(): boolean
   /** The layer files (in the export directory) of the image last pushed to `layerImageRef(tag)`. */
   pushedLayers(tag: string): Promise<string[] | undefined>
   close(): Promise<void>
@@ -48,9 +50,9 @@ export interface RegistryDirs {
   importDir?: string
   /** Receives the new export: blobs, then index.json when the cache manifest arrives. */
   exportDir: string
-  /** Layers of the restored cache left in the cache service: present to a HEAD, fetched on the first GET. */
+  /** Files of the restored cache left in the cache service (layers, mount archives): present to a HEAD, fetched on the first GET. */
   remote?: RemoteLayers
-  /** Plain files served at `/files/<name>` (cache-mount archives): BuildKit downloads them without the build session. */
+  /** Plain files served at `/files/<name>` (cache-mount archives): BuildKit downloads them without the build session. A file of `remote` that belongs here is fetched first. */
   files?: string
 }
 
@@ -98,6 +100,7 @@ export async function startCacheRegistry(dirs: RegistryDirs): Promise<CacheRegis
     traffic,
     fileUrl: name => (dirs.files && FILE_ROUTE.test(`/files/${name}`) ? `http://${host}/files/${name}` : undefined),
     layerImageRef: tag => `${host}/${LAYER_REPOSITORY}:${tag}`,
+    fetching: () => handler.inFlight > 0,
     pushedLayers: async tag => {
       const digest = pushedTags.get(tag)
       if (!digest) return undefined
@@ -114,6 +117,7 @@ export async function startCacheRegistry(dirs: RegistryDirs): Promise<CacheRegis
 
 class RegistryHandler {
   private readonly fetches = new Map<string, Promise<boolean>>()
+  inFlight = 0
 
   constructor(
     private readonly dirs: RegistryDirs,
@@ -154,6 +158,12 @@ class RegistryHandler {
     return (await this.fetchOnce(remote)) ? this.localBlob(digest) : undefined
   }
 
+  /** The file of the restored cache left in the cache service that belongs at `file`. */
+  private remoteAt(file: string): SeparateFile | undefined {
+    const { importDir, remote } = this.dirs
+    return importDir ? remote?.files.find(entry => path.join(importDir, entry.path) === file) : undefined
+  }
+
   private async localBlob(digest: string): Promise<{ file: string; size: number } | undefined> {
     for (const dir of [this.dirs.exportDir, this.dirs.importDir]) {
       if (!dir) continue
@@ -176,6 +186,7 @@ class RegistryHandler {
   private fetchOnce(file: SeparateFile): Promise<boolean> {
     let pending = this.fetches.get(file.sha256)
     if (!pending) {
+      this.inFlight++
       pending = this.dirs.remote!.fetch(file).then(
         archiveBytes => {
           if (archiveBytes === undefined) return this.fetchFailed(file)
@@ -185,6 +196,7 @@ class RegistryHandler {
         },
         () => this.fetchFailed(file)
       )
+      pending.finally(() => this.inFlight--)
       this.fetches.set(file.sha256, pending)
     }
     return pending
@@ -200,13 +212,26 @@ class RegistryHandler {
   }
 
   private async serveFile(res: http.ServerResponse, name: string, headOnly: boolean): Promise<void> {
-    const file = this.dirs.files ? path.join(this.dirs.files, name) : undefined
-    const stat = file ? await fs.stat(file).catch(() => undefined) : undefined
-    if (!file || !stat?.isFile()) return notFound(res, 'NOT_FOUND', name)
-    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': stat.size })
-    if (headOnly) return void res.end()
-    this.traffic.servedBytes += stat.size
-    await pipeline(createReadStream(file), res)
+    const found = this.dirs.files ? await this.findFile(path.join(this.dirs.files, name), !headOnly) : undefined
+    if (!found) return notFound(res, 'NOT_FOUND', name)
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': found.size })
+    if (headOnly || !found.file) return void res.end()
+    this.traffic.servedBytes += found.size
+    await pipeline(createReadStream(found.file), res)
+  }
+
+  /** On disk, or left in the cache service and fetched for a GET, as findBlob does for layers. */
+  private async findFile(file: string, fetchRemote: boolean): Promise<{ file?: string; size: number } | undefined> {
+    const onDisk = async (): Promise<{ file: string; size: number } | undefined> => {
+      const stat = await fs.stat(file).catch(() => undefined)
+      return stat?.isFile() ? { file, size: stat.size } : undefined
+    }
+    const local = await onDisk()
+    if (local) return local
+    const remote = this.remoteAt(file)
+    if (!remote) return undefined
+    if (!fetchRemote) return { size: remote.bytes }
+    return (await this.fetchOnce(remote)) ? onDisk() : undefined
   }
 
   private async serveManifest(res: http.ServerResponse, reference: string, headOnly: boolean): Promise<void> {

@@ -5,6 +5,7 @@ import { watchCacheLog } from './cache-log.js'
 import * as path from 'node:path'
 import { fileEntryKey, listSeparateFiles, mapLimit, readFileList, stagedPath, stageFiles, stagingDir, unstageFiles, writeRemoteList, type SeparateFile } from './file-entries.js'
 import { layerDigests, remoteOnly } from './local-cache.js'
+import { MOUNTS_DIR } from './cache-mounts.js'
 import { formatBytes } from './units.js'
 
 /** The Actions cache service, where every failure is an outcome to report, never an exception. */
@@ -42,6 +43,8 @@ export function serviceAvailable(): boolean {
 export interface RestoreOptions {
   /** Leave layer blobs in the service (REMOTE_LIST) for the registry to fetch when BuildKit asks. */
   lazyLayers: boolean
+  /** Leave cache-mount archives there too, until a step that uses the mount runs. */
+  lazyMounts?: boolean
 }
 
 export async function restoreDir(dir: string, primaryKey: string, restoreKeys: string[], options: RestoreOptions): Promise<RestoreOutcome> {
@@ -52,7 +55,8 @@ export async function restoreDir(dir: string, primaryKey: string, restoreKeys: s
     await writeRemoteList(dir, [])
     if (files.length === 0) return { key: main.result, archiveBytes: main.archiveBytes, warnings: main.warnings }
     const layers = options.lazyLayers ? await layerDigests(dir) : new Set<string>()
-    const lazy = files.filter(file => layers.has(`sha256:${file.sha256}`) && file.path === `blobs/sha256/${file.sha256}`)
+    const isLayer = (file: SeparateFile): boolean => layers.has(`sha256:${file.sha256}`) && file.path === `blobs/sha256/${file.sha256}`
+    const lazy = files.filter(file => isLayer(file) || (options.lazyMounts === true && file.path.startsWith(`${MOUNTS_DIR}/`)))
     const eager = files.filter(file => !lazy.includes(file))
     await fs.rm(stagingDir(dir), { recursive: true, force: true })
     const fetched = await watchCacheLog(() => mapLimit(eager, FILE_CONCURRENCY, file => cache.restoreCache([stagedPath(dir, file)], fileEntryKey(file))))

@@ -28,6 +28,7 @@ export enum Input {
   CacheCompressionLevel = 'cache-compression-level',
   CacheMounts = 'cache-mounts',
   CacheMountsImage = 'cache-mounts-image',
+  CacheMountsRestore = 'cache-mounts-restore',
   CacheTransport = 'cache-transport'
 }
 

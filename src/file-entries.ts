@@ -14,6 +14,7 @@ export const FILE_LIST = 'buildx-cache-action-files.json'
 /**
  * Layer blobs of a restored cache left in the cache service until BuildKit asks for one (registry
  * transport): a build that takes a step from the cache without needing its layer never downloads it.
+ * With cache-mounts-restore on-demand, mount archives too, until a step that uses the mount runs.
  */
 export const REMOTE_LIST = 'buildx-cache-action-remote.json'
 

@@ -10,6 +10,8 @@ export type CacheCompression = 'gzip' | 'zstd' | 'uncompressed'
 export type Driver = 'docker-container' | 'remote'
 /** registry: BuildKit reaches the cache over HTTP on the runner's loopback; local: through the build session. */
 export type CacheTransport = 'registry' | 'local'
+/** on-demand: only when a step that uses a mount runs (the build is stopped and started again); before-build: always. */
+export type MountRestore = 'on-demand' | 'before-build'
 
 export interface Secret {
   id: string
@@ -53,6 +55,7 @@ export interface ActionInputs {
   cacheMounts: CacheMountRequest[]
   /** Image with sh, tar and cp that the mount-copying builds run in. */
   cacheMountsImage: string
+  cacheMountsRestore: MountRestore
   /** Resolved from auto: registry whenever the builder is on the runner's network. */
   cacheTransport: CacheTransport
 }
@@ -74,6 +77,7 @@ const DEFAULT_GZIP_LEVEL = 1
 const MAX_LEVEL: Record<CacheCompression, number> = { gzip: 9, zstd: 22, uncompressed: 0 }
 const DRIVERS: Driver[] = ['docker-container', 'remote']
 const TRANSPORTS = ['auto', 'registry', 'local'] as const
+const MOUNT_RESTORES: MountRestore[] = ['on-demand', 'before-build']
 const ARG_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/
 const SECRET_ID = /^[A-Za-z0-9_.-]+$/
 
@@ -110,6 +114,7 @@ export function parseInputs(read: InputReader, workspace: string): ActionInputs 
     ...parseCompression(read(Input.CacheCompression).trim().toLowerCase() || 'gzip', read(Input.CacheCompressionLevel).trim()),
     cacheMounts: parseCacheMounts(list(Input.CacheMounts, false)),
     cacheMountsImage: parseImage(Input.CacheMountsImage, read(Input.CacheMountsImage).trim() || DEFAULT_CACHE_MOUNTS_IMAGE),
+    cacheMountsRestore: oneOf(Input.CacheMountsRestore, read(Input.CacheMountsRestore).trim().toLowerCase() || 'on-demand', MOUNT_RESTORES),
     cacheTransport: 'local'
   }
   inputs.cacheTransport = resolveTransport(oneOf(Input.CacheTransport, read(Input.CacheTransport).trim().toLowerCase() || 'auto', TRANSPORTS), inputs)

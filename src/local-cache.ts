@@ -124,9 +124,12 @@ export async function carryRemoteList(fromDir: string, toDir: string): Promise<v
   await writeRemoteList(toDir, await readRemoteList(fromDir))
 }
 
-/** Keeps, of the layers the export was told exist, those its index names and that are not on disk. */
-export async function pruneRemoteList(dir: string, referenced: Set<string>): Promise<void> {
-  await writeRemoteList(dir, (await remoteOnly(dir)).filter(file => referenced.has(`sha256:${file.sha256}`)))
+/**
+ * Keeps, of the files the export was told exist, those not on disk that its index names (layers)
+ * or that are in `keptPaths` (archives of mounts kept as they were restored).
+ */
+export async function pruneRemoteList(dir: string, referenced: Set<string>, keptPaths: string[] = []): Promise<void> {
+  await writeRemoteList(dir, (await remoteOnly(dir)).filter(file => referenced.has(`sha256:${file.sha256}`) || keptPaths.includes(file.path)))
 }
 
 /** Every blob file of a cache directory, named by its digest (`sha256:<hex>`, from its path). */

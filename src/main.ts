@@ -1,6 +1,6 @@
 import * as path from 'node:path'
 import * as core from '@actions/core'
-import { runBuild, runCacheExport, type BuildOutcome } from './build.js'
+import { runBuild, runCacheExport, type BuildOutcome, type BuildWatch } from './build.js'
 import { bootBuilder, builderName, checkToolchain } from './builder.js'
 import { installBuildx } from './buildx-install.js'
 import { fillMissingResults } from './cache-merge.js'
@@ -9,10 +9,11 @@ import { classifyHit, contentKey } from './cache-keys.js'
 import { prepareCache, restoreCache, type CacheSetup, type RestoreResult } from './cache-restore.js'
 import { parseInputs, type ActionInputs } from './inputs.js'
 import { startCacheRegistry, type CacheRegistry, type RegistryTraffic } from './cache-registry.js'
-import { fetchRemoteFile } from './cache-store.js'
+import { fetchRemoteFile, type RestoreOptions } from './cache-store.js'
 import { readRemoteList, writeRemoteList, type SeparateFile } from './file-entries.js'
 import { cacheSize, carryRemoteList, checkLocalCache, linkBlobs, pruneRemoteList, pruneUnreferenced } from './local-cache.js'
-import { injectMounts, mountDigests, planCacheMounts, saveMounts, type MountContext } from './mount-transfer.js'
+import { buildWithMountsOnDemand, type MountsOnDemand } from './mount-demand.js'
+import { injectMounts, keptArchives, mountDigests, mountReports, planCacheMounts, saveMounts, type MountContext } from './mount-transfer.js'
 import { MOUNTS_DIR, mountsUsedBySteps, type CacheMountPlan } from './cache-mounts.js'
 import { setOutputs } from './outputs.js'
 import { emptyReport, warner, type MountReport, type Warn } from './report.js'
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
   const setup = await prepareCache(inputs, runner, warn)
   const bootedAfter = bootEarly ? phasesAtStart : report.phases.length
   const booting = bootEarly ?? bootBuilder(inputs, state.builder, runner.temp)
-  const restored = setup ? await phase(report.phases, 'Restore cache', () => restoreCache(setup, { lazyLayers: inputs.cacheTransport === 'registry' }, warn)) : {}
+  const restored = setup ? await phase(report.phases, 'Restore cache', () => restoreCache(setup, restoreOptions(inputs, mountPlans), warn)) : {}
   recordRestore(state, setup, restored)
   saveRunState(state)
   const boot = await booting
@@ -64,10 +65,8 @@ async function main(): Promise<void> {
   let build: BuildOutcome
   try {
     const mountContext: MountContext = { inputs, builder: state.builder, temp: runner.temp, server: registry }
-    if (setup && mountPlans.length > 0) {
-      report.mounts = await phase(report.phases, 'Restore cache mounts', () => injectMounts(mountPlans, restored.key ? setup.dir : undefined, mountContext, warn))
-    }
-    build = await buildWithCache(inputs, state, setup, restored, registry, warn)
+    const mounts = setup && mountPlans.length > 0 ? await prepareMounts(state, setup, restored, mountPlans, mountContext, warn) : undefined
+    build = await buildWithCache(inputs, state, setup, restored, registry, mounts, warn)
     state.buildSucceeded = build.succeeded
     if (setup && build.succeeded && report.mounts) await phase(report.phases, 'Save cache mounts', () => carryMounts(state, setup, mountPlans, build, mountContext, warn))
   } finally {
@@ -89,6 +88,17 @@ function readInputs(workspace: string): ActionInputs | undefined {
   }
 }
 
+/** Through the registry, layers stay in the cache service until BuildKit asks for one, and mount archives until a step needs them. */
+function restoreOptions(inputs: ActionInputs, mountPlans: CacheMountPlan[]): RestoreOptions {
+  const lazyLayers = inputs.cacheTransport === 'registry'
+  return { lazyLayers, lazyMounts: lazyLayers && mountPlans.length > 0 && mountsOnDemand(inputs) }
+}
+
+function mountsOnDemand(inputs: ActionInputs): boolean {
+  // Without the layer cache every step runs, and so does every step that uses a mount.
+  return inputs.cacheMountsRestore === 'on-demand' && !inputs.noCache
+}
+
 function recordRestore(state: RunState, setup: CacheSetup | undefined, restored: RestoreResult): void {
   if (!setup) return
   state.cacheDir = setup.dir
@@ -98,7 +108,25 @@ function recordRestore(state: RunState, setup: CacheSetup | undefined, restored:
   state.report.restore = { hit: restored.key ? 'partial' : 'miss', key: restored.key, archiveBytes: restored.archiveBytes, remoteFiles: restored.remoteFiles, remoteBytes: restored.remoteBytes, note: restored.note }
 }
 
-async function buildWithCache(inputs: ActionInputs, state: RunState, setup: CacheSetup | undefined, restored: RestoreResult, registry: CacheRegistry | undefined, warn: Warn): Promise<BuildOutcome> {
+/**
+ * Reports every carried mount. The saved ones are unpacked into the builder now, or (on-demand)
+ * handed back to be unpacked only when a step that uses one runs.
+ */
+async function prepareMounts(state: RunState, setup: CacheSetup, restored: RestoreResult, plans: CacheMountPlan[], context: MountContext, warn: Warn): Promise<MountsOnDemand | undefined> {
+  const reports = (state.report.mounts = await mountReports(plans, restored.key ? setup.dir : undefined))
+  const saved = plans.filter((_, i) => reports[i].restoredBytes !== undefined)
+  if (saved.length === 0) return undefined
+  const restore = (when: 'before-build' | 'on-demand'): Promise<void> => phase(state.report.phases, 'Restore cache mounts', () => injectMounts(plans, reports, setup.dir, when, context, warn))
+  if (!mountsOnDemand(context.inputs)) {
+    await restore('before-build')
+    return undefined
+  }
+  core.info(`Saved cache mounts (${saved.map(plan => plan.id).join(', ')}) go into the builder only if a step that uses one runs`)
+  const server = context.server
+  return { ids: new Set(saved.map(plan => plan.id)), restored: false, restore: () => restore('on-demand'), busy: server && (() => server.fetching()) }
+}
+
+async function buildWithCache(inputs: ActionInputs, state: RunState, setup: CacheSetup | undefined, restored: RestoreResult, registry: CacheRegistry | undefined, mounts: MountsOnDemand | undefined, warn: Warn): Promise<BuildOutcome> {
   const { report } = state
   const mode = inputs.cacheMode === 'off' ? undefined : chooseExportMode(inputs.cacheMode, inputs.cacheMaxSize, restored.meta)
   report.exportMode = mode?.mode
@@ -121,12 +149,13 @@ async function buildWithCache(inputs: ActionInputs, state: RunState, setup: Cach
     iidFile: path.join(process.env.RUNNER_TEMP ?? '.', `${state.builder}-iid`)
   }
   let buildPlan: typeof plan = plan
-  let build = await phase(report.phases, 'Build', () => runBuild(inputs, { ...buildPlan, ...files }))
+  const attempt = (name: string, watch?: BuildWatch): Promise<BuildOutcome> => phase(report.phases, name, () => runBuild(inputs, { ...buildPlan, ...files }, watch))
+  let build = await buildWithMountsOnDemand(attempt, 'Build', mounts)
   if (!build.succeeded && setup && registry && registry.traffic.failedFetches.length > 0) {
     await forgetUnavailableLayers(setup, registry.traffic.failedFetches, warn)
     if (!deferExport) await carryRemoteList(setup.dir, setup.exportDir)
     buildPlan = { ...plan, cacheFrom: undefined }
-    build = await phase(report.phases, 'Build without cache', () => runBuild(inputs, { ...buildPlan, ...files }))
+    build = await buildWithMountsOnDemand(attempt, 'Build without cache', mounts)
   }
   const { progress } = build
   report.build = { succeeded: build.succeeded, cachedSteps: progress.cachedSteps, totalSteps: progress.totalSteps, stepsRun: progress.stepsRun, error: build.error, cacheImportMs: progress.cacheImportMs, cacheExportMs: progress.cacheExportMs }
@@ -145,7 +174,7 @@ async function forgetUnavailableLayers(setup: CacheSetup, failed: string[], warn
 }
 
 function reportRegistry(state: RunState, traffic: RegistryTraffic): void {
-  const fetched = traffic.fetchedFiles > 0 ? `; ${traffic.fetchedFiles} layers fetched from the cache service when BuildKit asked (${formatBytes(traffic.fetchedBytes)})` : ''
+  const fetched = traffic.fetchedFiles > 0 ? `; ${traffic.fetchedFiles} large files fetched from the cache service when BuildKit asked (${formatBytes(traffic.fetchedBytes)})` : ''
   core.info(`Cache registry: ${traffic.requests} requests, ${formatBytes(traffic.servedBytes)} served to BuildKit, ${formatBytes(traffic.receivedBytes)} received${fetched}`)
   if (state.report.restore) Object.assign(state.report.restore, { fetchedFiles: traffic.fetchedFiles, fetchedBytes: traffic.fetchedBytes })
 }
@@ -234,7 +263,7 @@ async function describeNewCache(state: RunState, setup: CacheSetup | undefined, 
     return
   }
   const pruned = await pruneUnreferenced(setup.exportDir, check.digests)
-  await pruneRemoteList(setup.exportDir, check.digests)
+  await pruneRemoteList(setup.exportDir, check.digests, state.report.mounts ? keptArchives(plans, state.report.mounts) : [])
   if (pruned.count > 0) core.info(`${pruned.count} linked blobs this build no longer uses were left out of the new cache (${pruned.bytes} bytes)`)
   const bytes = await cacheSize(setup.exportDir)
   state.newKey = contentKey(setup.prefix, check.index, await mountDigests(setup.exportDir, plans))

@@ -18,7 +18,8 @@ import {
 } from './cache-mounts.js'
 import { lastLines, run, type CommandResult } from './exec.js'
 import type { CacheRegistry } from './cache-registry.js'
-import { fileSha256 } from './file-entries.js'
+import { fileSha256, type SeparateFile } from './file-entries.js'
+import { remoteOnly } from './local-cache.js'
 import type { ActionInputs } from './inputs.js'
 import type { MountReport, Warn } from './report.js'
 import { formatBytes } from './units.js'
@@ -45,27 +46,42 @@ export interface MountContext {
   /** Where the generated Dockerfiles are written. */
   temp: string
   /** The action's loopback server, when it runs: archives travel over HTTP instead of the build session. */
-  server?: Pick<CacheRegistry, 'fileUrl' | 'layerImageRef' | 'pushedLayers'>
+  server?: Pick<CacheRegistry, 'fileUrl' | 'layerImageRef' | 'pushedLayers' | 'fetching'>
+}
+
+/** One report per mount, with the size of the archive the restored cache holds for it (on disk, or left in the cache service). */
+export async function mountReports(plans: CacheMountPlan[], cacheDir: string | undefined): Promise<MountReport[]> {
+  const reports: MountReport[] = []
+  for (const plan of plans) reports.push({ id: plan.id, outcome: 'none', restoredBytes: cacheDir ? await archiveBytes(cacheDir, plan) : undefined })
+  return reports
+}
+
+async function archiveBytes(cacheDir: string, plan: CacheMountPlan): Promise<number | undefined> {
+  return (await fileSize(path.join(cacheDir, MOUNTS_DIR, plan.file))) ?? (await remoteArchive(cacheDir, plan))?.bytes
+}
+
+/** The mount's archive when the restore left it in the cache service. */
+async function remoteArchive(cacheDir: string, plan: CacheMountPlan): Promise<SeparateFile | undefined> {
+  return (await remoteOnly(cacheDir)).find(file => file.path === `${MOUNTS_DIR}/${plan.file}`)
 }
 
 /** Unpacks every archive the restored cache holds into the builder's cache mounts. */
-export async function injectMounts(plans: CacheMountPlan[], cacheDir: string | undefined, context: MountContext, warn: Warn): Promise<MountReport[]> {
-  const savedDir = cacheDir ? path.join(cacheDir, MOUNTS_DIR) : undefined
-  const reports: MountReport[] = []
-  for (const plan of plans) reports.push({ id: plan.id, outcome: 'none', restoredBytes: savedDir ? await fileSize(path.join(savedDir, plan.file)) : undefined })
+export async function injectMounts(plans: CacheMountPlan[], reports: MountReport[], cacheDir: string, when: 'before-build' | 'on-demand', context: MountContext, warn: Warn): Promise<void> {
+  const savedDir = path.join(cacheDir, MOUNTS_DIR)
   const restorable = plans.filter((_, i) => reports[i].restoredBytes !== undefined)
-  if (restorable.length === 0 || !savedDir) return reports
+  if (restorable.length === 0) return
   const server = context.server
   const urlOf = server && restorable.every(plan => server.fileUrl(plan.file)) ? (file: string) => server.fileUrl(file)! : undefined
   const build = await mountBuild(context, 'inject', injectDockerfile(context.inputs.cacheMountsImage, restorable, urlOf))
   core.info(`${restorable.length} saved mount archives go to the builder ${urlOf ? 'over loopback HTTP (BuildKit downloads them)' : 'through the build session'}`)
   const result = await run('docker', injectBuildArgs(build, urlOf ? undefined : savedDir), { silent: true })
-  if (result.exitCode !== 0) {
-    warn(`cache-mounts: could not restore the mounts into the builder (${lastLines(result.stderr)}); the build starts with empty cache mounts`)
-    for (const report of reports) report.restoredBytes = undefined
-  }
   await fs.rm(build.contextDir, { recursive: true, force: true })
-  return reports
+  if (result.exitCode !== 0) {
+    warn(`cache-mounts: could not restore the mounts into the builder (${lastLines(result.stderr)}); the build runs with empty cache mounts`)
+    for (const report of reports) report.restoredBytes = undefined
+    return
+  }
+  for (const report of reports) if (report.restoredBytes !== undefined) report.unpacked = when
 }
 
 export interface SaveMountsOptions {
@@ -84,7 +100,7 @@ export async function saveMounts(plans: CacheMountPlan[], reports: MountReport[]
   await Promise.all(plans.map((plan, i) => saveMount(plan, reports[i], options, context, warn)))
   let budget = options.budget
   for (const [i, plan] of plans.entries()) {
-    const bytes = await fileSize(path.join(target, plan.file))
+    const bytes = (await fileSize(path.join(target, plan.file))) ?? (reports[i].outcome === 'kept' ? reports[i].restoredBytes : undefined)
     reports[i].savedBytes = bytes
     if (bytes === undefined || budget === undefined) continue
     if (bytes <= budget) {
@@ -105,10 +121,15 @@ async function saveMount(plan: CacheMountPlan, report: MountReport, options: Sav
     report.note = 'no step using it ran'
     return
   }
-  if (untouched) {
-    // Same filesystem as the export: a hard link moves no bytes.
-    await fs.link(saved, archive).catch(() => fs.copyFile(saved, archive))
+  // A step that used the mount finished before the build could be stopped: what the mount holds
+  // now lacks the saved contents, so the saved contents stay.
+  const ranWithoutIt = !untouched && report.restoredBytes !== undefined && report.unpacked === undefined
+  if (untouched || ranWithoutIt) {
+    // Same filesystem as the export: a hard link moves no bytes. An archive never fetched stays
+    // in the cache service, listed with the export's other remote files.
+    if ((await fileSize(saved)) !== undefined) await fs.link(saved, archive).catch(() => fs.copyFile(saved, archive))
     report.outcome = 'kept'
+    if (ranWithoutIt) report.note = 'a step using it finished before the mount could be restored; the saved contents are kept'
     return
   }
   const result = await extractMount(plan, archive, context)
@@ -152,9 +173,15 @@ export async function mountDigests(exportDir: string, plans: CacheMountPlan[]): 
   const parts: Record<string, string> = {}
   for (const plan of plans) {
     const archive = path.join(exportDir, MOUNTS_DIR, plan.file)
-    if ((await fileSize(archive)) !== undefined) parts[`mount:${plan.id}`] = await fileSha256(archive)
+    const sha256 = (await fileSize(archive)) !== undefined ? await fileSha256(archive) : (await remoteArchive(exportDir, plan))?.sha256
+    if (sha256) parts[`mount:${plan.id}`] = sha256
   }
   return parts
+}
+
+/** Paths, in the cache directory, of the archives of mounts kept as they were restored. */
+export function keptArchives(plans: CacheMountPlan[], reports: MountReport[]): string[] {
+  return plans.filter((_, i) => reports[i].outcome === 'kept').map(plan => `${MOUNTS_DIR}/${plan.file}`)
 }
 
 async function mountBuild(context: MountContext, name: string, dockerfile: string): Promise<MountBuildPlan> {

@@ -29,6 +29,7 @@ export function mountOutput(mount: MountReport): Record<string, string | number 
     id: mount.id,
     restored: mount.restoredBytes !== undefined,
     'restored-bytes': mount.restoredBytes ?? 0,
+    unpacked: mount.unpacked ?? 'no',
     saved: mount.savedBytes !== undefined,
     bytes: mount.savedBytes ?? 0,
     outcome: mount.outcome

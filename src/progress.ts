@@ -19,6 +19,8 @@ export interface ProgressSummary {
   totalSteps: number
   /** Names of the steps that ran, e.g. "[build 2/4] RUN make": the answer to "why was this a miss?". */
   stepsRun: string[]
+  /** Steps that started and never finished (the build was stopped while they ran). */
+  unfinished?: string[]
   cacheImportMs?: number
   cacheExportMs?: number
   errors: string[]
@@ -66,6 +68,7 @@ export class ProgressTally {
       cachedSteps: steps.filter(isFromCache).length,
       totalSteps: steps.length,
       stepsRun: steps.filter(step => !isFromCache(step)).map(step => step.name),
+      unfinished: steps.filter(step => !step.cached && step.ms === undefined && step.error === undefined).map(step => step.name),
       cacheImportMs: sumMs(vertices.filter(v => v.name.startsWith('importing cache'))),
       cacheExportMs: sumMs(vertices.filter(v => v.name.startsWith('exporting cache'))),
       errors: vertices.filter(v => v.error).map(v => `${v.name}: ${v.error}`)
@@ -98,4 +101,23 @@ function sumMs(vertices: Vertex[]): number | undefined {
 /** Every Dockerfile step came from cache. Unknown progress (no steps recognised) never counts as that. */
 export function allFromCache(progress: ProgressSummary): boolean {
   return progress.totalSteps > 0 && progress.cachedSteps === progress.totalSteps && progress.stepsRun.length === 0
+}
+
+/**
+ * One build told in two runs: the first was stopped, the second took what the first finished
+ * from the builder (CACHED there). A step either run finished counts as run.
+ */
+export function mergeStoppedRun(stopped: ProgressSummary, rerun: ProgressSummary): ProgressSummary {
+  const finished = stopped.stepsRun.filter(step => !stopped.unfinished?.includes(step))
+  const stepsRun = [...new Set([...finished, ...rerun.stepsRun])]
+  return {
+    ...rerun,
+    stepsRun,
+    cachedSteps: Math.max(0, rerun.totalSteps - stepsRun.length),
+    cacheImportMs: addMs(stopped.cacheImportMs, rerun.cacheImportMs)
+  }
+}
+
+function addMs(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : a + (b ?? 0)
 }

@@ -39,8 +39,10 @@ export interface RunReport {
 
 export interface MountReport {
   id: string
-  /** Size of the archive unpacked into the builder before the build; absent when there was none. */
+  /** Size of the saved archive the restored cache holds; absent when there was none. */
   restoredBytes?: number
+  /** When the archive went into the builder; absent when it did not (no step using the mount ran, or there was none). */
+  unpacked?: 'before-build' | 'on-demand'
   /** Size of the archive stored with the new cache; absent when none was. */
   savedBytes?: number
   /** extracted: read back after the build; kept: nothing ran, the restored archive stays; none: no build to read it from. */

@@ -57,7 +57,7 @@ function lazyText(restore: NonNullable<RunReport['restore']>): string {
   if (!restore.remoteFiles) return ''
   const fetched = restore.fetchedFiles ?? 0
   const bytes = fetched > 0 ? ` (${formatBytes(restore.fetchedBytes ?? 0)} more downloaded)` : ''
-  return `; ${restore.remoteFiles} large layers (${formatBytes(restore.remoteBytes ?? 0)}) left in the cache service, ${fetched} of them fetched when the build needed them${bytes}`
+  return `; ${restore.remoteFiles} large files (${formatBytes(restore.remoteBytes ?? 0)}) left in the cache service, ${fetched} of them fetched when the build needed them${bytes}`
 }
 
 function newCacheText(report: RunReport): string {
@@ -88,8 +88,16 @@ function saveText(report: RunReport): string {
 
 function mountTable(report: RunReport): string {
   if (!report.mounts || report.mounts.length === 0) return ''
-  const rows = report.mounts.map(mount => `| ${code(mount.id)} | ${mount.restoredBytes !== undefined ? formatBytes(mount.restoredBytes) : 'no (empty mount)'} | ${mountAfterText(mount)} |`)
+  const rows = report.mounts.map(mount => `| ${code(mount.id)} | ${mountRestoreText(mount)} | ${mountAfterText(mount)} |`)
   return ['| Cache mount | Restored into the builder | Stored with the new cache |', '|---|---|---|', ...rows].join('\n')
+}
+
+function mountRestoreText(mount: MountReport): string {
+  if (mount.restoredBytes === undefined) return 'no (empty mount)'
+  const size = formatBytes(mount.restoredBytes)
+  if (mount.unpacked === 'before-build') return size
+  if (mount.unpacked === 'on-demand') return `${size}, when a step using it ran`
+  return `not needed (${size} saved): no step using it ran`
 }
 
 function mountAfterText(mount: MountReport): string {
@@ -99,7 +107,7 @@ function mountAfterText(mount: MountReport): string {
     case 'extracted':
       return `${size}read back after the build${note}`
     case 'kept':
-      return `${size}unchanged: every step came from the cache${note}`
+      return `${size}unchanged${note || ': no step using it ran'}`
     case 'skipped':
       return `not saved${note}`
     case 'failed':

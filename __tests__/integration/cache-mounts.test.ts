@@ -11,6 +11,7 @@ interface MountOutput {
   id: string
   restored: boolean
   'restored-bytes': number
+  unpacked: string
   saved: boolean
   bytes: number
   outcome: string
@@ -27,13 +28,17 @@ function mountOutputs(job: JobResult): MountOutput[] {
   return JSON.parse(job.outputs['cache-mounts']) as MountOutput[]
 }
 
-function bumpOnePackage(workspace: string): void {
+function bumpOnePackage(workspace: string, from = 'delta 4.1.0', to = 'delta 4.2.0'): void {
   const lock = path.join(workspace, 'deps.lock')
-  fs.writeFileSync(lock, fs.readFileSync(lock, 'utf8').replace('delta 4.1.0', 'delta 4.2.0'))
+  fs.writeFileSync(lock, fs.readFileSync(lock, 'utf8').replace(from, to))
 }
 
 function seconds(job: JobResult, phase: string): number {
   return (job.report.phases.find((p: { name: string }) => p.name === phase)?.ms ?? 0) / 1000
+}
+
+function phaseNames(job: JobResult): string[] {
+  return job.report.phases.map((p: { name: string }) => p.name)
 }
 
 const measured: Record<string, string | number>[] = []
@@ -43,11 +48,11 @@ function record(run: string, job: JobResult): void {
     run,
     fetched: d.fetched,
     reused: d.reused,
-    'build s': seconds(job, 'Build'),
+    'build s': seconds(job, 'Build') + seconds(job, 'Build, again with the cache mounts'),
     'mount restore s': seconds(job, 'Restore cache mounts'),
     'mount save s': seconds(job, 'Save cache mounts'),
     'job s': (job.main.ms + job.post.ms) / 1000,
-    'downloaded MB': (job.report.restore?.archiveBytes ?? 0) / 1e6,
+    'downloaded MB': ((job.report.restore?.archiveBytes ?? 0) + (job.report.restore?.fetchedBytes ?? 0)) / 1e6,
     'uploaded MB': (job.report.save?.archiveBytes ?? 0) / 1e6
   })
 }
@@ -85,7 +90,7 @@ describe('cache-mounts on fresh runners', () => {
       record('cold, cache-mounts', job)
       expect(downloads(job)).toEqual({ fetched: PACKAGES, reused: 0 })
       const [mount] = mountOutputs(job)
-      expect(mount).toMatchObject({ id: MOUNT, restored: false, saved: true, outcome: 'extracted' })
+      expect(mount).toMatchObject({ id: MOUNT, restored: false, unpacked: 'no', saved: true, outcome: 'extracted' })
       expect(mount.bytes).toBeGreaterThan(PACKAGES * 16 * 1024 ** 2)
       expect(job.report.save.status).toBe('saved')
       expect(job.report.save.archiveBytes).toBeGreaterThan(PACKAGES * 16 * 1024 ** 2)
@@ -95,21 +100,27 @@ describe('cache-mounts on fresh runners', () => {
       expect(job.summary).toContain('| `downloads` | no (empty mount) |')
     })
 
-    test('no change: exact hit, the mount comes back and is kept as it was, nothing uploaded', async () => {
+    // On demand (the default): no step using the mount runs, so its archive is neither downloaded nor moved into the builder.
+    test('no change: exact hit, the mount stays in the cache service and is kept as it was, nothing uploaded', async () => {
       const job = await runner.runJob(inputs())
       expectStep(job, 'main', 0)
       expect(job.outputs['cache-hit']).toBe('exact')
-      expect(mountOutputs(job)[0]).toMatchObject({ restored: true, saved: true, outcome: 'kept' })
+      expect(mountOutputs(job)[0]).toMatchObject({ restored: true, unpacked: 'no', saved: true, outcome: 'kept' })
+      expect(phaseNames(job)).not.toContain('Restore cache mounts')
+      expect(job.report.restore.archiveBytes + (job.report.restore.fetchedBytes ?? 0)).toBeLessThan(1024 * 1024)
       expect(job.report.save.status).toBe('unchanged')
     })
 
-    test('a change that does not rerun the download step keeps the mount as it was, without reading it back', async () => {
+    test('a change that does not rerun the download step keeps the mount as it was, without moving it either way', async () => {
       fs.appendFileSync(path.join(workspace, 'src', 'app.txt'), 'changed\n')
       const job = await runner.runJob(inputs())
       expectStep(job, 'main', 0)
       expect(job.outputs['cache-hit']).toBe('partial')
       expect(job.main.log).not.toMatch(/downloads: fetched \d/)
-      expect(mountOutputs(job)[0]).toMatchObject({ restored: true, saved: true, outcome: 'kept' })
+      expect(mountOutputs(job)[0]).toMatchObject({ restored: true, unpacked: 'no', saved: true, outcome: 'kept' })
+      expect(mountOutputs(job)[0].bytes).toBeGreaterThan(PACKAGES * 16 * 1024 ** 2)
+      expect(phaseNames(job)).not.toContain('Restore cache mounts')
+      expect(job.report.restore.archiveBytes + (job.report.restore.fetchedBytes ?? 0)).toBeLessThan(4 * 1024 * 1024)
       expect(job.report.save.status).toBe('saved')
       expect(job.report.save.archiveBytes).toBeLessThan(1024 * 1024)
     })
@@ -121,13 +132,29 @@ describe('cache-mounts on fresh runners', () => {
       expectStep(job, 'post', 0)
       record('deps.lock changed, cache-mounts', job)
       expect(job.outputs['cache-hit']).toBe('partial')
+      // The mount kept by the job before (never downloaded there) comes back whole.
       expect(downloads(job)).toEqual({ fetched: 1, reused: PACKAGES - 1 })
       const [mount] = mountOutputs(job)
-      expect(mount).toMatchObject({ restored: true, saved: true, outcome: 'extracted' })
+      expect(mount).toMatchObject({ restored: true, unpacked: 'on-demand', saved: true, outcome: 'extracted' })
       expect(mount['restored-bytes']).toBeGreaterThan(PACKAGES * 16 * 1024 ** 2)
+      expect(phaseNames(job)).toEqual(expect.arrayContaining(['Build', 'Restore cache mounts', 'Build, again with the cache mounts']))
+      expect(job.main.log).toMatch(/uses a saved cache mount and is running: stopping the build to restore the mounts first/)
+      expect(job.outputs['cached-steps']).not.toBe(job.outputs['total-steps'])
       expect(job.report.save.status).toBe('saved')
       expect(await entriesUnder(serviceEnv, key)).toHaveLength(3)
       expect(actionBuilders()).toEqual([])
+    })
+
+    test('cache-mounts-restore before-build: the mount goes into the builder before a single build', async () => {
+      bumpOnePackage(workspace, 'golf 0.1.7', 'golf 0.1.8')
+      const job = await runner.runJob({ ...inputs(), 'cache-mounts-restore': 'before-build' })
+      expectStep(job, 'main', 0)
+      expectStep(job, 'post', 0)
+      record('deps.lock changed, cache-mounts before-build', job)
+      expect(downloads(job)).toEqual({ fetched: 1, reused: PACKAGES - 1 })
+      expect(mountOutputs(job)[0]).toMatchObject({ restored: true, unpacked: 'before-build', saved: true, outcome: 'extracted' })
+      expect(phaseNames(job)).toContain('Restore cache mounts')
+      expect(phaseNames(job)).not.toContain('Build, again with the cache mounts')
     })
   })
 

@@ -260,6 +260,36 @@ describe('the loopback cache registry', () => {
       expect(registry.traffic).toMatchObject({ fetchedFiles: 1, fetchedBytes: 100 + 'remote layer'.length, failedFetches: [] })
     })
 
+    test('a mount archive left in the service is fetched on the first GET of its file URL, and says so while it is', async () => {
+      const text = 'mount archive'
+      const file = { path: 'mounts/npm-1a2b3c4d.tar', sha256: digestOf(text).slice(7), bytes: text.length }
+      const fetched: string[] = []
+      let release = (): void => undefined
+      const remote = {
+        files: [file],
+        fetch: async (entry: typeof file) => {
+          fetched.push(entry.path)
+          await new Promise<void>(resolve => (release = resolve))
+          fs.mkdirSync(path.join(importDir, 'mounts'), { recursive: true })
+          fs.writeFileSync(path.join(importDir, entry.path), text)
+          return 50
+        }
+      }
+      await registry.close()
+      registry = await startCacheRegistry({ importDir, exportDir, remote, files: path.join(importDir, 'mounts') })
+      const fileUrl = registry.fileUrl('npm-1a2b3c4d.tar')!
+      const head = await fetch(fileUrl, { method: 'HEAD' })
+      expect([head.status, head.headers.get('content-length'), fetched]).toEqual([200, String(text.length), []])
+      expect(registry.fetching()).toBe(false)
+      const body = fetch(fileUrl).then(r => r.text())
+      while (fetched.length === 0) await new Promise(resolve => setTimeout(resolve, 5))
+      expect(registry.fetching()).toBe(true)
+      release()
+      expect(await body).toBe(text)
+      expect(registry.fetching()).toBe(false)
+      expect(registry.traffic).toMatchObject({ fetchedFiles: 1, fetchedBytes: 50 })
+    })
+
     test('a layer the service cannot give is a 404, and is recorded', async () => {
       const { layers } = await withRemote(['evicted layer'], false)
       expect((await fetch(url(`/v2/buildx-cache/blobs/${layers[0].digest}`))).status).toBe(404)

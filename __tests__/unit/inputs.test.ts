@@ -36,6 +36,7 @@ describe('parseInputs', () => {
       cacheCompressionLevel: 1,
       cacheMounts: [],
       cacheMountsImage: 'busybox:1.36',
+      cacheMountsRestore: 'on-demand',
       cacheTransport: 'registry'
     })
   })
@@ -81,6 +82,7 @@ describe('parseInputs', () => {
     [{ 'cache-compression-level': '6' }, { cacheCompression: 'gzip', cacheCompressionLevel: 6 }],
     [{ 'cache-compression': 'uncompressed' }, { cacheCompression: 'uncompressed', cacheCompressionLevel: undefined }],
     [{ 'cache-mounts-image': 'docker.io/library/busybox:1.37@sha256:abc' }, { cacheMountsImage: 'docker.io/library/busybox:1.37@sha256:abc' }],
+    [{ 'cache-mounts-restore': 'Before-Build' }, { cacheMountsRestore: 'before-build' }],
     [{ 'cache-transport': 'local' }, { cacheTransport: 'local' }],
     [{ 'driver-opts': 'network=host' }, { cacheTransport: 'registry' }],
     [{ 'driver-opts': 'network = bridge' }, { cacheTransport: 'local' }],
@@ -106,6 +108,7 @@ describe('parseInputs', () => {
   test.each<[InputValues, string, string, string]>([
     [{ 'cache-mode': 'maximum' }, 'cache-mode', 'maximum', "expected one of 'max', 'min', 'off'"],
     [{ driver: 'kubernetes' }, 'driver', 'kubernetes', "expected one of 'docker-container', 'remote'"],
+    [{ 'cache-mounts-restore': 'lazy' }, 'cache-mounts-restore', 'lazy', "expected one of 'on-demand', 'before-build'"],
     [{ context: 'no-such-dir' }, 'context', 'no-such-dir', 'no such directory (looked at <ws>/no-such-dir)'],
     [{ context: 'Dockerfile' }, 'context', 'Dockerfile', 'no such directory'],
     [{ context: 'empty' }, 'file', '(default)', 'no Dockerfile at <ws>/empty/Dockerfile'],

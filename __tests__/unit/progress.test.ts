@@ -166,6 +166,7 @@ const WARM_PARTIAL_SUMMARY: ProgressSummary = {
   stepsRun: ['[build 1/2] RUN go build -o /out/app ./cmd/app', '[test 1/1] RUN go test ./...', '[build 2/2] RUN echo CACHED > /out/marker'],
   cacheImportMs: 100,
   cacheExportMs: 800,
+  unfinished: [],
   errors: []
 }
 
@@ -179,6 +180,7 @@ const TRANSCRIPTS: Record<string, [string, ProgressSummary]> = {
       stepsRun: ['[linux/arm64 base 2/2] RUN make'],
       cacheImportMs: undefined,
       cacheExportMs: undefined,
+      unfinished: [],
       errors: ['[linux/arm64 base 2/2] RUN make: process "/bin/sh -c make" did not complete successfully: exit code: 2']
     }
   ],
@@ -190,13 +192,14 @@ const TRANSCRIPTS: Record<string, [string, ProgressSummary]> = {
       stepsRun: ['[docs 2/2] RUN sleep 3 && cat /src/* > /out/docs.txt', '[final 4/4] RUN cat /app/docs/* && echo sha256:75d72f4a5ea6d7f3e6cb3fdd5a86abc5299be5cf0378ecb0f1e4c75d77bf11b4'],
       cacheImportMs: 0,
       cacheExportMs: 100,
+      unfinished: [],
       errors: []
     }
   ],
-  'all cached': [ALL_CACHED, { cachedSteps: 2, totalSteps: 2, stepsRun: [], cacheImportMs: 300, cacheExportMs: 200, errors: [] }],
+  'all cached': [ALL_CACHED, { cachedSteps: 2, totalSteps: 2, stepsRun: [], unfinished: [], cacheImportMs: 300, cacheExportMs: 200, errors: [] }],
   'CRLF line ends': [WARM_PARTIAL.replace(/\n/g, '\r\n'), WARM_PARTIAL_SUMMARY],
-  'no trailing newline': [ALL_CACHED.trimEnd(), { cachedSteps: 2, totalSteps: 2, stepsRun: [], cacheImportMs: 300, cacheExportMs: 200, errors: [] }],
-  'no output at all': ['', { cachedSteps: 0, totalSteps: 0, stepsRun: [], cacheImportMs: undefined, cacheExportMs: undefined, errors: [] }]
+  'no trailing newline': [ALL_CACHED.trimEnd(), { cachedSteps: 2, totalSteps: 2, stepsRun: [], unfinished: [], cacheImportMs: 300, cacheExportMs: 200, errors: [] }],
+  'no output at all': ['', { cachedSteps: 0, totalSteps: 0, stepsRun: [], unfinished: [], cacheImportMs: undefined, cacheExportMs: undefined, errors: [] }]
 }
 
 function tally(text: string, chunkSize: number): ProgressSummary {
@@ -216,7 +219,7 @@ describe('ProgressTally', () => {
   test('a step whose header is seen but that never finishes counts as run', () => {
     const progress = new ProgressTally()
     progress.write('#4 [build 2/3] RUN sleep 600\n#4 12.00 still going\n')
-    expect(progress.summary()).toMatchObject({ cachedSteps: 0, totalSteps: 1, stepsRun: ['[build 2/3] RUN sleep 600'] })
+    expect(progress.summary()).toMatchObject({ cachedSteps: 0, totalSteps: 1, stepsRun: ['[build 2/3] RUN sleep 600'], unfinished: ['[build 2/3] RUN sleep 600'] })
   })
 
   test('lines that are not vertex lines are ignored', () => {

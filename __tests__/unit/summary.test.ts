@@ -77,7 +77,7 @@ describe('renderSummary', () => {
         restore: { hit: 'partial', key: 'k-old', archiveBytes: 2 * MiB, remoteFiles: 3, remoteBytes: 300 * MiB, fetchedFiles: 1, fetchedBytes: 6 * MiB },
         build: build({ cachedSteps: 4 })
       }),
-      ['| Restored | `k-old`, 2.0 MiB downloaded; 3 large layers (300 MiB) left in the cache service, 1 of them fetched when the build needed them (6.0 MiB more downloaded) |'],
+      ['| Restored | `k-old`, 2.0 MiB downloaded; 3 large files (300 MiB) left in the cache service, 1 of them fetched when the build needed them (6.0 MiB more downloaded) |'],
       []
     ],
     [
@@ -213,9 +213,11 @@ describe('renderSummary', () => {
       'cache mounts: one per row, restored or not, and what was stored',
       report({
         mounts: [
-          { id: 'npm', restoredBytes: 120 * MiB, savedBytes: 125 * MiB, outcome: 'extracted' },
+          { id: 'npm', restoredBytes: 120 * MiB, unpacked: 'before-build', savedBytes: 125 * MiB, outcome: 'extracted' },
+          { id: 'pip', restoredBytes: 30 * MiB, unpacked: 'on-demand', savedBytes: 31 * MiB, outcome: 'extracted' },
           { id: '/root/.cache/go-build', outcome: 'extracted', savedBytes: 2 * MiB },
           { id: 'apt', restoredBytes: 40 * MiB, savedBytes: 40 * MiB, outcome: 'kept' },
+          { id: 'cargo', restoredBytes: 9 * MiB, savedBytes: 9 * MiB, outcome: 'kept', note: 'a step using it finished before the mount could be restored; the saved contents are kept' },
           { id: 'big', outcome: 'skipped', note: '5 GiB does not fit in cache-max-size' },
           { id: 'x|y', outcome: 'failed', note: 'could not be read back from the builder' }
         ]
@@ -223,8 +225,10 @@ describe('renderSummary', () => {
       [
         '| Cache mount | Restored into the builder | Stored with the new cache |',
         '| `npm` | 120 MiB | 125 MiB, read back after the build |',
+        '| `pip` | 30 MiB, when a step using it ran | 31 MiB, read back after the build |',
         '| `/root/.cache/go-build` | no (empty mount) | 2.0 MiB, read back after the build |',
-        '| `apt` | 40 MiB | 40 MiB, unchanged: every step came from the cache |',
+        '| `apt` | not needed (40 MiB saved): no step using it ran | 40 MiB, unchanged: no step using it ran |',
+        '| `cargo` | not needed (9.0 MiB saved): no step using it ran | 9.0 MiB, unchanged (a step using it finished before the mount could be restored; the saved contents are kept) |',
         '| `big` | no (empty mount) | not saved (5 GiB does not fit in cache-max-size) |',
         '| `x\\|y` | no (empty mount) | not saved: could not be read back from the builder |'
       ],

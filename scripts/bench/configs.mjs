@@ -40,6 +40,10 @@ function progressFields(progress) {
   return { cachedSteps: progress.cachedSteps, totalSteps: progress.totalSteps, stepsRun: progress.stepsRun }
 }
 
+function sumMs(phases) {
+  return phases.reduce((total, p) => total + p.ms, 0)
+}
+
 /** 1. The action, run by the simulated runner exactly as GitHub runs it: main, then post. */
 function actionSession(ctx, workload, workspace, tag, { withMounts = true } = {}) {
   const runner = new SimulatedRunner({ root: fs.mkdtempSync(path.join(ctx.tmp, 'runner-')), workspace, env: ctx.serviceEnv })
@@ -66,7 +70,8 @@ function actionSession(ctx, workload, workspace, tag, { withMounts = true } = {}
           // The builder boots while the tools are checked and the cache downloads: only the part that outlasts them adds to the total.
           boot: Math.max(0, (boot.ms ?? 0) - alongsideMs(report.phases, boot)),
           restore,
-          build: (find('Build')?.ms ?? 0) - inBuildExport,
+          // With cache mounts restored on demand, a build stopped for them and its rerun are both build time.
+          build: sumMs(report.phases.filter(p => p.name.startsWith('Build'))) - inBuildExport,
           export: exportPhase ? exportPhase.ms : inBuildExport,
           save: find('Save cache')?.ms ?? 0
         },

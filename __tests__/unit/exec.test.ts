@@ -1,0 +1,19 @@
+import { runCancellable } from '../../src/exec.js'
+
+describe('runCancellable', () => {
+  test('runs to the end when not stopped, with its output and exit code', async () => {
+    const result = await runCancellable('sh', ['-c', 'echo out; echo err >&2; exit 3'], { signal: new AbortController().signal, silent: true })
+    expect(result).toEqual({ exitCode: 3, stdout: 'out\n', stderr: 'err\n', cancelled: false })
+  })
+
+  test('the signal interrupts the whole process group, as Ctrl-C would', async () => {
+    const stop = new AbortController()
+    // The shell runs its trap only once its foreground child has ended: signalled alone, it would wait
+    // out the sleep and be killed after the grace period (exit code 1, not 130).
+    const script = 'trap "echo interrupted >&2; exit 130" INT; echo started >&2; sleep 30'
+    const result = await runCancellable('sh', ['-c', script], { signal: stop.signal, onStderr: chunk => chunk.includes('started') && stop.abort() })
+    expect(result.cancelled).toBe(true)
+    expect(result.exitCode).toBe(130)
+    expect(result.stderr).toContain('interrupted')
+  })
+})
