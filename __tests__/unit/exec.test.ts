@@ -10,7 +10,8 @@ describe('runCancellable', () => {
     const stop = new AbortController()
     // The shell runs its trap only once its foreground child has ended: signalled alone, it would wait
     // out the sleep and be killed after the grace period (exit code 1, not 130).
-    const script = 'trap "echo interrupted >&2; exit 130" INT; echo started >&2; sleep 30'
+    // The child says "started" itself, so it is there to be signalled when the abort comes.
+    const script = 'trap "echo interrupted >&2; exit 130" INT; sh -c "echo started >&2; exec sleep 30"'
     const result = await runCancellable('sh', ['-c', script], { signal: stop.signal, onStderr: chunk => chunk.includes('started') && stop.abort() })
     expect(result.cancelled).toBe(true)
     expect(result.exitCode).toBe(130)

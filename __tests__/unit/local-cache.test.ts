@@ -279,4 +279,14 @@ describe('layers left in the cache service (registry transport)', () => {
     await pruneRemoteList(exportDir, new Set())
     expect(await exists(path.join(exportDir, 'buildx-cache-action-remote.json'))).toBe(false)
   })
+
+  test('an archive of a kept mount, never fetched, stays listed; one of a mount not kept does not', async () => {
+    const exportDir = await tempDir()
+    const kept = { path: 'mounts/npm-1a2b3c4d.tar', sha256: 'a'.repeat(64), bytes: 5_000_000 }
+    const dropped = { path: 'mounts/pip-5e6f7a8b.tar', sha256: 'b'.repeat(64), bytes: 7_000_000 }
+    await writeRemoteList(exportDir, [kept, dropped])
+    await pruneRemoteList(exportDir, new Set(), [kept.path])
+    expect(await readRemoteList(exportDir)).toEqual([kept])
+    expect(await cacheSize(exportDir)).toBe((await directorySize(exportDir)) + kept.bytes)
+  })
 })
