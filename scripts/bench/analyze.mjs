@@ -156,7 +156,7 @@ export function targets(results) {
     const t = throughput(results, w)
     rows.push({ target: 'save >= 80% of raw tar|zstd throughput', scope: w, ...verdict(t.actionSaveShare, 0.8, 'min', pct) })
     const lazy = t.action.lazy
-    const lazyText = lazy && `not a throughput: the no-change restore moved ${(lazy.restoredBytes / 1e6).toFixed(1)} MB in ${(lazy.ms / 1000).toFixed(1)} s and left ${(lazy.remoteBytes / 1e6).toFixed(1)} MB of layers in the cache service, fetched only if a step needs them`
+    const lazyText = lazy && `not a throughput: the no-change restore moved ${(lazy.restoredBytes / 1e6).toFixed(1)} MB in ${(lazy.ms / 1000).toFixed(1)} s and left ${(lazy.remoteBytes / 1e6).toFixed(1)} MB of large files (layers, cache-mount archives) in the cache service, fetched only if a step needs them`
     rows.push({ target: 'restore >= 80% of raw zstd -d|tar throughput', scope: w, ...(t.actionRestoreShare === undefined && lazy ? { met: undefined, text: lazyText } : verdict(t.actionRestoreShare, 0.8, 'min', pct)) })
   }
   for (const w of workloads) {
