@@ -15,6 +15,7 @@ export default {
       ...shared,
       displayName: 'integration',
       testMatch: ['<rootDir>/__tests__/integration/**/*.test.ts'],
+      setupFilesAfterEnv: ['<rootDir>/__tests__/integration/cleanup.ts'],
       slowTestThreshold: 120
     }
   ]

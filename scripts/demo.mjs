@@ -68,15 +68,19 @@ async function main() {
   }
   const rows = []
   let last
-  for (const label of ['cold', 'warm (fresh runner)']) {
-    runner.reset()
-    console.log(`\n--- ${label} run ---`)
-    last = await runner.runJob(inputs)
-    if (last.main.exitCode !== 0 || last.post.exitCode !== 0) {
-      console.log(last.main.log, last.post.log)
-      throw new Error(`${label} run failed`)
+  try {
+    for (const label of ['cold', 'warm (fresh runner)']) {
+      runner.reset()
+      console.log(`\n--- ${label} run ---`)
+      last = await runner.runJob(inputs)
+      if (last.main.exitCode !== 0 || last.post.exitCode !== 0) {
+        console.log(last.main.log, last.post.log)
+        throw new Error(`${label} run failed`)
+      }
+      rows.push(row(label, last))
     }
-    rows.push(row(label, last))
+  } finally {
+    for (const dir of [workspace, runner.root]) fs.rmSync(dir, { recursive: true, force: true })
   }
   console.log('\n')
   printTable(rows)

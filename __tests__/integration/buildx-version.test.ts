@@ -1,8 +1,7 @@
 import * as fs from 'node:fs'
-import * as os from 'node:os'
 import * as path from 'node:path'
 import { exampleInputs, expectStep, newRunner, uniqueKey } from './jobs.js'
-import { copyExample, requireTestbed, startCacheService } from './testbed.js'
+import { copyExample, requireTestbed, scratchDir, startCacheService } from './testbed.js'
 
 const SYSTEM_PLUGIN = '/usr/libexec/docker/cli-plugins/docker-buildx'
 const ARCH = process.arch
@@ -17,7 +16,7 @@ describe('buildx-version', () => {
     fs.mkdirSync(toolDir, { recursive: true })
     fs.copyFileSync(SYSTEM_PLUGIN, path.join(toolDir, 'docker-buildx'))
     fs.writeFileSync(`${toolDir}.complete`, '')
-    const dockerConfig = fs.mkdtempSync(path.join(os.tmpdir(), 'bca-docker-config-'))
+    const dockerConfig = scratchDir('docker-config')
 
     const job = await runner.runJob(exampleInputs(uniqueKey('buildx-version'), { 'buildx-version': 'v0.13.1' }), { env: { DOCKER_CONFIG: dockerConfig } })
     expectStep(job, 'main', 0)

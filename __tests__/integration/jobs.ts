@@ -1,8 +1,5 @@
-import * as fs from 'node:fs'
-import * as os from 'node:os'
-import * as path from 'node:path'
 import { SimulatedRunner, type JobResult } from '../../scripts/lib/runner-sim.mjs'
-import { BUSYBOX_CONTEXT } from './testbed.js'
+import { BUSYBOX_CONTEXT, scratchDir } from './testbed.js'
 
 /** Fails with the step's whole log, so a red test shows what BuildKit said. */
 export function expectStep(job: JobResult, step: 'main' | 'post', exitCode: number): void {
@@ -12,7 +9,7 @@ export function expectStep(job: JobResult, step: 'main' | 'post', exitCode: numb
 }
 
 export function newRunner(workspace: string, serviceEnv: Record<string, string>): SimulatedRunner {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bca-runner-'))
+  const root = scratchDir('runner')
   return new SimulatedRunner({ root, workspace, env: serviceEnv })
 }
 

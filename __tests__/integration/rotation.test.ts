@@ -1,10 +1,9 @@
 import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
-import * as os from 'node:os'
 import * as path from 'node:path'
 import { cacheSize, directorySize } from '../../src/local-cache.js'
 import { cacheDirOf, exampleInputs, expectStep, newRunner, uniqueKey } from './jobs.js'
-import { BUILDKIT_IMAGE, BUSYBOX_CONTEXT, copyExample, requireTestbed, startCacheService } from './testbed.js'
+import { BUILDKIT_IMAGE, BUSYBOX_CONTEXT, copyExample, requireTestbed, scratchDir, startCacheService } from './testbed.js'
 
 const ROUNDS = 10
 /**
@@ -62,7 +61,7 @@ describe('ten rounds of changes', () => {
 
   test('without rotation (same directory in and out), the cache grows', async () => {
     const workspace = copyExample('parallel-stages')
-    const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bca-unrotated-'))
+    const cacheDir = scratchDir('unrotated')
     const builder = `bca-unrotated-${process.pid}`
     docker(['buildx', 'create', '--name', builder, '--driver', 'docker-container', '--driver-opt', `image=${BUILDKIT_IMAGE}`, '--bootstrap'])
     try {

@@ -61,14 +61,37 @@ export async function admin<T>(serviceEnv: Record<string, string>, method: strin
   return (await response.json()) as T
 }
 
+/**
+ * Deletes every entry of the testbed's cache service and its blob in Azurite, when the service
+ * runs: each test file uses keys of its own, and without this the entries of every run pile up
+ * (tens of GB over a few days of runs).
+ */
+export async function clearCacheService(): Promise<void> {
+  const envFile = path.join(TESTBED_STATE, 'cache-service.env')
+  if (!fs.existsSync(envFile)) return
+  await admin(parseEnvFile(envFile), 'DELETE', 'entries').catch(() => undefined)
+}
+
 /** The service's entries saved under `${prefix}-`. */
 export async function entriesUnder(serviceEnv: Record<string, string>, prefix: string): Promise<CacheEntry[]> {
   return (await admin<CacheEntry[]>(serviceEnv, 'GET', 'entries')).filter(entry => entry.key.startsWith(`${prefix}-`))
 }
 
+/** Where a test file's workspaces, runners and caches go: removed when the file is done (cleanup.ts). */
+const SCRATCH_ROOT = path.join(os.tmpdir(), `bca-itest-${process.pid}`)
+
+export function scratchDir(prefix: string): string {
+  fs.mkdirSync(SCRATCH_ROOT, { recursive: true })
+  return fs.mkdtempSync(path.join(SCRATCH_ROOT, `${prefix}-`))
+}
+
+export function removeScratch(): void {
+  fs.rmSync(SCRATCH_ROOT, { recursive: true, force: true })
+}
+
 /** A copy of an example project in a fresh temp dir, so tests can change its files. */
 export function copyExample(name: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bca-${name}-`))
+  const dir = scratchDir(name)
   fs.cpSync(path.join(ROOT, 'examples', name), dir, { recursive: true })
   return dir
 }

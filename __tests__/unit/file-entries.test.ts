@@ -6,9 +6,20 @@ import { FILE_LIST, fileEntryKey, listSeparateFiles, mapLimit, readFileList, sta
 
 const sha = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex')
 
+const made: string[] = []
+afterAll(() => {
+  for (const dir of made) for (const leftover of [dir, stagingDir(dir)]) fs.rmSync(leftover, { recursive: true, force: true })
+})
+
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bca-files-'))
+  made.push(dir)
+  return dir
+}
+
 /** A cache directory with two large blobs, a small blob, a large mount archive and small files. */
 function cacheDir(): { dir: string; big: Buffer; mount: Buffer } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bca-files-'))
+  const dir = tempDir()
   const big = Buffer.alloc(2 * 1024 * 1024, 1)
   const other = Buffer.alloc(1024 * 1024, 2)
   const mount = Buffer.alloc(1536 * 1024, 3)
@@ -65,7 +76,7 @@ describe('large files as entries of their own', () => {
   })
 
   test('a cache saved in one piece has no list', async () => {
-    expect(await readFileList(fs.mkdtempSync(path.join(os.tmpdir(), 'bca-files-')))).toEqual([])
+    expect(await readFileList(tempDir())).toEqual([])
   })
 
   test.each([
@@ -73,7 +84,7 @@ describe('large files as entries of their own', () => {
     [{ path: '/etc/passwd', sha256: 'a'.repeat(64), bytes: 1 }],
     [{ path: 'blobs/x', sha256: '../x', bytes: 1 }]
   ])('[%#] a list naming a path outside the directory is refused: %j', async entry => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bca-files-'))
+    const dir = tempDir()
     fs.writeFileSync(path.join(dir, FILE_LIST), JSON.stringify([entry]))
     await expect(readFileList(dir)).rejects.toThrow('invalid file')
   })

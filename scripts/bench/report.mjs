@@ -82,7 +82,7 @@ function methodSection(results) {
     'alongside; the full boot time is in the raw records and drawn as a hatched strip). **restore** / **save**: the cache library\'s call (tar,',
     'zstd and transfer). **build**: the build minus BuildKit\'s cache export. **export**: BuildKit\'s "exporting cache" vertex (for the action',
     'with `cache-transport: local`, its separate export pass when the build ran something). **other**: the rest of the job\'s wall time',
-    '(docker/buildx checks, rotation, builder removal beyond the save it runs alongside, process start-up). **down / up**: archive bytes moved',
+    '(docker/buildx checks, rotation, builder removal beyond the save it runs alongside, process start-up, and with `cache-mounts` moving the mounts into and out of the builder). **down / up**: archive bytes moved',
     'by the cache library (0 when nothing was restored or saved).',
     '**cache**: size of the cache directory after the job. **ratio**: median total / the persistent builder\'s median total in the same scenario.'
   ].join('\n')
@@ -278,6 +278,7 @@ export function renderReport(results, charts) {
     '',
     `Run ${meta.started} to ${meta.finished ?? '?'} (wall time ${meta.wallMs ? (meta.wallMs / 60000).toFixed(1) : '?'} min): \`node scripts/bench/bench.mjs ${(meta.argv ?? []).join(' ')}\`.`,
     `${meta.options.reps} repetition(s); workloads ${Object.keys(results.workloads).join(', ')}; configurations ${Object.keys(results.configs).join(', ')}. Raw measurements: \`results.json\`.`,
+    ...(meta.notes ?? []).map(note => `\n**Note on this run:** ${note}`),
     '',
     targetsSection(results),
     machineSection(meta),
