@@ -34,17 +34,18 @@ export interface CancellableResult extends CommandResult {
  * Ctrl-C would: SIGINT to its whole process group, since `docker` runs buildx as a child process.
  */
 export async function runCancellable(command: string, args: string[], options: RunOptions & { signal: AbortSignal }): Promise<CancellableResult> {
-  process.stdout.write(`[command]${command} ${args.join(' ')}\n`)
+  const echo = !options.silent
+  if (echo) process.stdout.write(`[command]${command} ${args.join(' ')}\n`)
   const child = spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: options.env ? { ...definedEnv(), ...options.env } : process.env })
   const stdout: string[] = []
   const stderr: string[] = []
   child.stdout.on('data', (data: Buffer) => {
     stdout.push(data.toString())
-    process.stdout.write(data)
+    if (echo) process.stdout.write(data)
   })
   child.stderr.on('data', (data: Buffer) => {
     stderr.push(data.toString())
-    process.stderr.write(data)
+    if (echo) process.stderr.write(data)
     options.onStderr?.(data.toString())
   })
   let cancelled = false
@@ -54,12 +55,16 @@ export async function runCancellable(command: string, args: string[], options: R
     signalGroup(child.pid, 'SIGINT')
     forceKill = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), INTERRUPT_GRACE_MS)
   }
+  // Its own process group does not get the signals the runner sends this process (a cancelled job): pass them on.
+  const forward = (signal: NodeJS.Signals): void => signalGroup(child.pid, signal)
   options.signal.addEventListener('abort', interrupt, { once: true })
+  process.once('SIGINT', forward).once('SIGTERM', forward)
   const exitCode = await new Promise<number>((resolve, reject) => {
     child.once('error', reject)
     child.once('close', code => resolve(code ?? 1))
   }).finally(() => {
     options.signal.removeEventListener('abort', interrupt)
+    process.removeListener('SIGINT', forward).removeListener('SIGTERM', forward)
     clearTimeout(forceKill)
   })
   return { exitCode, stdout: stdout.join(''), stderr: stderr.join(''), cancelled }
