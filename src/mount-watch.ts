@@ -1,4 +1,5 @@
 import { findCacheMounts } from './cache-mounts.js'
+import { LAYER_TRANSFER, VERTEX_LINE } from './progress.js'
 
 /**
  * Watches the build's plain progress for a step that uses one of the watched cache mounts and
@@ -44,7 +45,7 @@ export class MountStepWatch {
   }
 
   private line(text: string): void {
-    const match = /^#(\d+) (.*)$/.exec(text.trimEnd())
+    const match = VERTEX_LINE.exec(text.trimEnd())
     if (!match || this.fired) return
     const id = Number(match[1])
     const rest = match[2]
@@ -55,7 +56,7 @@ export class MountStepWatch {
       return
     }
     if (!this.pending.has(id) || rest === name) return
-    if (rest === 'CACHED' || /^(extracting )?sha256:[0-9a-f]{64}( |$)/.test(rest)) this.settle(id)
+    if (rest === 'CACHED' || LAYER_TRANSFER.test(rest)) this.settle(id)
     else this.needed(id)
   }
 

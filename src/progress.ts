@@ -26,9 +26,11 @@ export interface ProgressSummary {
   errors: string[]
 }
 
-const VERTEX_LINE = /^#(\d+) (.*)$/
+/** `#<vertex> <text>`: every line of plain progress that belongs to a vertex. */
+export const VERTEX_LINE = /^#(\d+) (.*)$/
 const STEP_NAME = /^\[[^\]]*\d+\/\d+\]\s+(\S+)/
-const LAYER_TRANSFER = /^(extracting )?sha256:[0-9a-f]{64}( |$)/
+/** A layer's download or unpacking, shown under the vertex whose result it is. */
+export const LAYER_TRANSFER = /^(extracting )?sha256:[0-9a-f]{64}( |$)/
 const COMMAND_OUTPUT = /^\d+\.\d+ /
 
 export class ProgressTally {
