@@ -116,12 +116,17 @@ function parseMountFlag(value: string): DockerfileCacheMount | undefined {
 export function mountsUsedBySteps(stepsRun: string[]): Set<string> | undefined {
   const used = new Set<string>()
   for (const step of stepsRun) {
-    for (const mount of findCacheMounts(step.replace(/^\[[^\]]*\]\s*/, ''))) {
+    for (const mount of stepCacheMounts(step)) {
       if (mount.id.includes('$')) return undefined
       used.add(mount.id)
     }
   }
   return used
+}
+
+/** The cache mounts of one step, read from its progress name (its `[stage n/m]` prefix dropped). */
+export function stepCacheMounts(stepName: string): DockerfileCacheMount[] {
+  return findCacheMounts(stepName.replace(/^\[[^\]]*\]\s*/, ''))
 }
 
 /** A request names a mount by its id, or by its target when it gives no id. */

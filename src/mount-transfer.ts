@@ -51,18 +51,19 @@ export interface MountContext {
 
 /** One report per mount, with the size of the archive the restored cache holds for it (on disk, or left in the cache service). */
 export async function mountReports(plans: CacheMountPlan[], cacheDir: string | undefined): Promise<MountReport[]> {
+  const remote = cacheDir ? await remoteArchives(cacheDir) : new Map<string, SeparateFile>()
   const reports: MountReport[] = []
-  for (const plan of plans) reports.push({ id: plan.id, outcome: 'none', restoredBytes: cacheDir ? await archiveBytes(cacheDir, plan) : undefined })
+  for (const plan of plans) {
+    const restoredBytes = cacheDir ? ((await fileSize(path.join(cacheDir, MOUNTS_DIR, plan.file))) ?? remote.get(plan.file)?.bytes) : undefined
+    reports.push({ id: plan.id, outcome: 'none', restoredBytes })
+  }
   return reports
 }
 
-async function archiveBytes(cacheDir: string, plan: CacheMountPlan): Promise<number | undefined> {
-  return (await fileSize(path.join(cacheDir, MOUNTS_DIR, plan.file))) ?? (await remoteArchive(cacheDir, plan))?.bytes
-}
-
-/** The mount's archive when the restore left it in the cache service. */
-async function remoteArchive(cacheDir: string, plan: CacheMountPlan): Promise<SeparateFile | undefined> {
-  return (await remoteOnly(cacheDir)).find(file => file.path === `${MOUNTS_DIR}/${plan.file}`)
+/** Mount archives the restore left in the cache service, by file name. */
+async function remoteArchives(cacheDir: string): Promise<Map<string, SeparateFile>> {
+  const archives = (await remoteOnly(cacheDir)).filter(file => file.path.startsWith(`${MOUNTS_DIR}/`))
+  return new Map(archives.map(file => [file.path.slice(MOUNTS_DIR.length + 1), file]))
 }
 
 /** Unpacks every archive the restored cache holds into the builder's cache mounts. */
@@ -170,10 +171,11 @@ async function extractMount(plan: CacheMountPlan, archive: string, context: Moun
 
 /** Hashes of the mount archives, for the content key: a changed mount is a changed cache. */
 export async function mountDigests(exportDir: string, plans: CacheMountPlan[]): Promise<Record<string, string>> {
+  const remote = await remoteArchives(exportDir)
   const parts: Record<string, string> = {}
   for (const plan of plans) {
     const archive = path.join(exportDir, MOUNTS_DIR, plan.file)
-    const sha256 = (await fileSize(archive)) !== undefined ? await fileSha256(archive) : (await remoteArchive(exportDir, plan))?.sha256
+    const sha256 = (await fileSize(archive)) !== undefined ? await fileSha256(archive) : remote.get(plan.file)?.sha256
     if (sha256) parts[`mount:${plan.id}`] = sha256
   }
   return parts

@@ -1,4 +1,4 @@
-import { findCacheMounts } from './cache-mounts.js'
+import { stepCacheMounts } from './cache-mounts.js'
 import { LAYER_TRANSFER, VERTEX_LINE } from './progress.js'
 
 /**
@@ -85,6 +85,5 @@ export const DEFAULT_GRACE_MS = 1000
  * one of `mountIds`. An id written as a variable could be any of them.
  */
 export function usesMount(stepName: string, mountIds: Set<string>): boolean {
-  const instruction = stepName.replace(/^\[[^\]]*\]\s*/, '')
-  return findCacheMounts(instruction).some(mount => mountIds.has(mount.id) || mount.id.includes('$'))
+  return stepCacheMounts(stepName).some(mount => mountIds.has(mount.id) || mount.id.includes('$'))
 }

@@ -45,7 +45,7 @@ export interface MountReport {
   unpacked?: 'before-build' | 'on-demand'
   /** Size of the archive stored with the new cache; absent when none was. */
   savedBytes?: number
-  /** extracted: read back after the build; kept: nothing ran, the restored archive stays; none: no build to read it from. */
+  /** extracted: read back after the build; kept: the restored archive stays (no step using the mount ran, or one ran before it could be restored); none: no build to read it from. */
   outcome: 'extracted' | 'kept' | 'skipped' | 'failed' | 'none'
   note?: string
 }

@@ -12,6 +12,8 @@ export const BUSYBOX_LAYOUT = path.join(TESTBED_CACHE, 'base', 'busybox')
 /** How the example Dockerfiles' `FROM busybox:1.36` is served without a registry. */
 export const BUSYBOX_CONTEXT = `busybox:1.36=oci-layout://${BUSYBOX_LAYOUT}`
 export const BUILDKIT_IMAGE = 'moby/buildkit:buildx-stable-1'
+/** Written by the cache service's start.sh: the env a job gets from the runner. */
+const SERVICE_ENV_FILE = path.join(TESTBED_STATE, 'cache-service.env')
 const SETUP_HINT = 'set it up with `bash scripts/testbed/setup.sh` (see scripts/testbed/README.md)'
 
 function sh(command: string, args: string[]): string {
@@ -38,7 +40,7 @@ export function requireTestbed(): void {
 /** Starts (or finds running) Azurite and the cache service; returns the env a job gets from the runner. */
 export function startCacheService(extraEnv: Record<string, string> = {}): Record<string, string> {
   sh('env', [...Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`), 'bash', path.join(ROOT, 'scripts/testbed/cache-service/start.sh')])
-  return parseEnvFile(path.join(TESTBED_STATE, 'cache-service.env'))
+  return parseEnvFile(SERVICE_ENV_FILE)
 }
 
 export function stopCacheService(): void {
@@ -67,9 +69,8 @@ export async function admin<T>(serviceEnv: Record<string, string>, method: strin
  * (tens of GB over a few days of runs).
  */
 export async function clearCacheService(): Promise<void> {
-  const envFile = path.join(TESTBED_STATE, 'cache-service.env')
-  if (!fs.existsSync(envFile)) return
-  await admin(parseEnvFile(envFile), 'DELETE', 'entries').catch(() => undefined)
+  if (!fs.existsSync(SERVICE_ENV_FILE)) return
+  await admin(parseEnvFile(SERVICE_ENV_FILE), 'DELETE', 'entries').catch(() => undefined)
 }
 
 /** The service's entries saved under `${prefix}-`. */

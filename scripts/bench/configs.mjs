@@ -60,7 +60,7 @@ function actionSession(ctx, workload, workspace, tag, { withMounts = true } = {}
       const failed = job.main.exitCode !== 0 || job.post.exitCode !== 0 || !report
       if (failed) return { ok: false, totalMs, phases: {}, error: `main exit ${job.main.exitCode}, post exit ${job.post.exitCode}: ${tail(job.main.log + job.post.log)}` }
       const find = prefix => report.phases.find(p => p.name.startsWith(prefix))
-      const named = (...names) => sumMs(report.phases.filter(p => names.includes(p.name)))
+      const named = name => sumMs(report.phases.filter(p => p.name === name))
       // The cache library's calls only, so they compare with a raw tar|zstd; moving cache mounts into and out of the builder is "other".
       const restore = named('Restore cache')
       const boot = find('Create') ?? { ms: 0 }
